@@ -1,0 +1,3 @@
+from mailmigrate.cli import main
+
+main()

@@ -1,0 +1,241 @@
+"""The command line: the only module that prints or chooses exit codes.
+
+Exit codes: 0 clean, 1 findings (or changes pending), 2 usage error, invalid rules, or an
+internal error — and then nothing was written. All output goes through one masker.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from mailmigrate import __version__
+
+app = typer.Typer(
+    name="mailmigrate",
+    help="Find every SMTP configuration in a repository and move it to MailPace.",
+    add_completion=False,
+    no_args_is_help=True,
+    # Secrets sit in local variables: never print them in a traceback.
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+TOKEN_VARIABLE = "MAILPACE_API_TOKEN"
+
+
+class ScanFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class CheckFormat(str, Enum):
+    concise = "concise"
+    json = "json"
+    github = "github"
+
+
+class Port(str, Enum):
+    p587 = "587"
+    p2525 = "2525"
+    p25 = "25"
+    p465 = "465"
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Directories or files to look at (default: the current directory).", show_default=False),
+]
+
+
+class _Output:
+    """Everything printed goes through here, masked."""
+
+    def __init__(self) -> None:
+        from mailmigrate.masking import Masker
+
+        self.mask = Masker()
+
+    def use_secrets(self, secrets: set[str]) -> None:
+        from mailmigrate.masking import Masker
+
+        self.mask = Masker(secrets)
+
+    def out(self, text: str) -> None:
+        if text:
+            sys.stdout.write(self.mask(text))
+            sys.stdout.flush()
+
+    def err(self, text: str) -> None:
+        if text:
+            sys.stderr.write(self.mask(text if text.endswith("\n") else text + "\n"))
+            sys.stderr.flush()
+
+    def fail(self, text: str, code: int = 2) -> NoReturn:
+        self.err(f"mailmigrate: error: {text}")
+        raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"mailmigrate {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Find every SMTP configuration in a repository and move it to MailPace."""
+
+
+def _analyse(out: _Output, paths: list[Path] | None, **options: object):  # type: ignore[no-untyped-def]
+    from mailmigrate.discovery import UsageError
+    from mailmigrate.engine import RunOptions, analyse
+    from mailmigrate.rules import RuleError, load_ruleset
+
+    try:
+        rules = load_ruleset()
+    except RuleError as exc:
+        out.err("mailmigrate: error: invalid rule files:")
+        for line in exc.errors:
+            out.err(f"  {line}")
+        raise typer.Exit(2) from None
+    try:
+        result = analyse(paths or [Path(".")], rules, RunOptions(**options))  # type: ignore[arg-type]
+    except UsageError as exc:
+        out.fail(str(exc))
+    out.use_secrets(result.secrets | ({str(options["token"])} if options.get("token") else set()))
+    return result
+
+
+@app.command()
+def scan(
+    paths: PathsArg = None,
+    format: Annotated[ScanFormat, typer.Option("--format", help="Output format.")] = ScanFormat.text,
+) -> None:
+    """Inventory: every SMTP configuration found, its provider and status (secrets masked)."""
+    out = _Output()
+    result = _analyse(out, paths)
+    from mailmigrate import output
+
+    out.out(output.scan_json(result) if format is ScanFormat.json else output.scan_text(result))
+    raise typer.Exit(0)
+
+
+@app.command()
+def check(
+    paths: PathsArg = None,
+    format: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.concise,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+) -> None:
+    """Read-only verdict for pre-commit and CI: one line per finding. Exit 0 clean, 1 findings."""
+    out = _Output()
+    result = _analyse(out, paths)
+    from mailmigrate import output
+
+    render = {
+        CheckFormat.concise: output.findings_concise,
+        CheckFormat.json: output.findings_json,
+        CheckFormat.github: output.findings_github,
+    }[format]
+    out.out(render(result.findings))
+    raise typer.Exit(1 if result.findings and not exit_zero else 0)
+
+
+@app.command()
+def migrate(
+    paths: PathsArg = None,
+    write: Annotated[bool, typer.Option("--write", help="Write the changes (default: print a diff).")] = False,
+    port: Annotated[Port | None, typer.Option("--port", help="Force the port: 465 is implicit TLS, the others STARTTLS.")] = None,
+    include_local: Annotated[
+        bool, typer.Option("--include-local", help="Also migrate configurations pointing at localhost/127.0.0.1.")
+    ] = False,
+    token_env: Annotated[
+        str, typer.Option("--token-env", metavar="NAME", help="Variable name that rewritten files refer to.")
+    ] = TOKEN_VARIABLE,
+    token_stdin: Annotated[
+        bool, typer.Option("--token-stdin", help=f"Read the API token from standard input instead of ${TOKEN_VARIABLE}.")
+    ] = False,
+) -> None:
+    """Plan the move to MailPace: print a diff (exit 1 if anything would change), or --write it."""
+    out = _Output()
+    token = _read_token(out, token_stdin)
+    if not token_env.isidentifier():
+        out.fail(f"--token-env: {token_env!r} is not a valid variable name")
+    result = _analyse(
+        out, paths, token=token, token_env=token_env,
+        forced_port=int(port.value) if port else None, include_local=include_local,
+    )
+    from mailmigrate import output
+    from mailmigrate.diff import unified_diff
+
+    problems = [f for f in result.findings if not f.fixable]
+    if result.blocked:
+        out.out(output.findings_concise(result.findings))
+        out.err("mailmigrate: a rewrite failed its checks (MM005); nothing was written.")
+        raise typer.Exit(1)
+    if not write:
+        for outcome in result.changed_files:
+            assert outcome.new_text is not None
+            out.out(unified_diff(outcome.file.display, outcome.doc.text, outcome.new_text))
+        if problems:
+            out.err(output.findings_concise(problems))
+        out.err(output.migrate_summary(result, None, has_token=token is not None))
+        raise typer.Exit(1 if result.changed_files or problems else 0)
+    if result.needs_token and result.changed_files:
+        out.fail(
+            f"a secrets file needs the MailPace API token: set ${TOKEN_VARIABLE} or pass --token-stdin; nothing was written"
+        )
+    from mailmigrate.writer import write_all
+
+    report = write_all(result.changed_files)
+    if not report.ok:
+        for shown, why, code in report.failed:
+            out.err(f"{shown}:1:1: {code} {why}")
+        out.err("mailmigrate: nothing was written.")
+        raise typer.Exit(1)
+    if problems:
+        out.out(output.findings_concise(problems))
+    out.err(output.migrate_summary(result, report.written))
+    raise typer.Exit(1 if problems else 0)
+
+
+def _read_token(out: _Output, from_stdin: bool) -> str | None:
+    if from_stdin:
+        if sys.stdin is None or sys.stdin.isatty():
+            out.fail("--token-stdin: pipe the token on standard input")
+        token = sys.stdin.read().strip()
+        if not token:
+            out.fail("--token-stdin: standard input was empty")
+    else:
+        token = os.environ.get(TOKEN_VARIABLE, "").strip()
+        if not token:
+            return None
+    if any(ch.isspace() or not ch.isprintable() for ch in token):
+        out.fail("the API token contains whitespace or control characters")
+    return token
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("mailmigrate: interrupted; nothing was written unless reported above\n")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # an internal error: no traceback (it could show secrets)
+        sys.stderr.write(
+            f"mailmigrate: internal error ({type(exc).__name__}); nothing was written. "
+            "Set MAILMIGRATE_DEBUG=1 to see where.\n"
+        )
+        if os.environ.get("MAILMIGRATE_DEBUG"):
+            raise
+        sys.exit(2)

@@ -1,0 +1,216 @@
+"""The finding codes: one table, never reused, each documented with what / why / example / fix
+safety (ruff's headings). `docs/codes.md` is generated from this table
+(`python -m mailmigrate.codes > docs/codes.md`) and a test checks both stay complete and in sync.
+
+MM0xx: input problems. MM1xx: migration. MM2xx: hygiene.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name: str  # kebab-case: what is flagged
+    what: str
+    why: str
+    example: str  # a diff or a snippet
+    fix_safety: str
+
+
+CODES: tuple[Code, ...] = (
+    Code(
+        "MM001",
+        "unreadable-file",
+        "A file that discovery selected could not be read (permissions, a vanished file, an I/O error).",
+        "A configuration in that file cannot be checked or migrated; silently skipping it would "
+        "let stale SMTP settings through.",
+        "config/.env:1:1: MM001 cannot read the file: Permission denied",
+        "No fix: make the file readable, or exclude it.",
+    ),
+    Code(
+        "MM002",
+        "undecodable-file",
+        "The file is not UTF-8 text (binary content, NUL bytes, another encoding).",
+        "Edits are made on text spans; a file that cannot be decoded exactly cannot be edited "
+        "without risking every byte outside the span.",
+        ".env:1:1: MM002 not UTF-8 text (byte 0xff at offset 12)",
+        "No fix: convert the file to UTF-8, or exclude it.",
+    ),
+    Code(
+        "MM003",
+        "invalid-syntax",
+        "The file (or one line of it) does not parse in its format, for example an env line "
+        "without `=`, or a URL value that is not a URL.",
+        "A line the application's own parser may read differently than we do cannot be migrated "
+        "safely; the rest of the file still is.",
+        ".env:7:1: MM003 invalid env line: `EMAIL_HOST smtp.sendgrid.net`",
+        "No fix: correct the line. Other configurations in the file are still migrated.",
+    ),
+    Code(
+        "MM004",
+        "changed-during-run",
+        "A file changed on disk between planning and writing.",
+        "Writing the planned text would overwrite someone else's change.",
+        ".env:1:1: MM004 changed on disk since it was read; nothing was written",
+        "Nothing is written in that run; run `migrate --write` again.",
+    ),
+    Code(
+        "MM005",
+        "unsafe-rewrite",
+        "The planned rewrite of a file did not re-parse, or planning again on the result still "
+        "wanted changes (not idempotent).",
+        "A rewrite that cannot be proven stable is never written.",
+        ".env:1:1: MM005 the rewrite does not re-parse: invalid env line 3",
+        "Nothing is written for that run; please report it with the (masked) file.",
+    ),
+    Code(
+        "MM006",
+        "unknown-value",
+        "A setting holds a value the family's rule does not recognise (an encryption word, a "
+        "boolean), so the configuration's behaviour cannot be decided.",
+        "Guessing how the application reads `EMAIL_USE_TLS=maybe` could break mail.",
+        "-MAIL_ENCRYPTION=starttsl\n(reported, not edited)",
+        "Not fixed automatically when the value decides the target; correct the value by hand.",
+    ),
+    Code(
+        "MM101",
+        "non-mailpace-host",
+        "An SMTP configuration points at a host that is not MailPace; the provider is named when "
+        "it is known (SendGrid, Mailgun, Amazon SES, ...).",
+        "This is what the migration moves: outgoing mail should go through smtp.mailpace.com.",
+        "-EMAIL_HOST=smtp.sendgrid.net\n+EMAIL_HOST=smtp.mailpace.com",
+        "Safe: the host is replaced in place, together with port, encryption and credentials of "
+        "the same configuration.",
+    ),
+    Code(
+        "MM102",
+        "legacy-mailpace-host",
+        "The configuration uses MailPace's legacy name smtp.ohmysmtp.com.",
+        "The legacy name still works, but it is not documented for new setups and may go away.",
+        "-SMTP_HOST=smtp.ohmysmtp.com\n+SMTP_HOST=smtp.mailpace.com",
+        "Safe: same service, new name.",
+    ),
+    Code(
+        "MM103",
+        "unsupported-port",
+        "The port is not one MailPace listens on (25, 587, 2525 with STARTTLS; 465 implicit TLS).",
+        "The connection would be refused or time out.",
+        "-EMAIL_PORT=2587\n+EMAIL_PORT=587",
+        "Safe: the port follows the port policy (keep the transport style; STARTTLS on 587 "
+        "unless the port was 25 or 2525; implicit TLS on 465).",
+    ),
+    Code(
+        "MM104",
+        "no-encryption",
+        "The configuration sends without TLS (no STARTTLS, no implicit TLS).",
+        "MailPace only accepts AUTH after STARTTLS or over implicit TLS; the login would fail "
+        "with 530.",
+        "-EMAIL_USE_TLS=False\n+EMAIL_USE_TLS=True",
+        "Safe: the family's STARTTLS setting is set (added next to its siblings when missing).",
+    ),
+    Code(
+        "MM105",
+        "encryption-port-mismatch",
+        "The encryption mode does not fit the port: implicit TLS on a STARTTLS port or STARTTLS "
+        "on 465.",
+        "The TLS handshake would fail or hang: the server and client wait for different things.",
+        "-SMTP_PORT=465\n+SMTP_PORT=587   (SMTP_SECURE=false keeps STARTTLS)",
+        "Safe: the transport style is kept and the port moves to match it.",
+    ),
+    Code(
+        "MM106",
+        "conflicting-tls-flags",
+        "Settings ask for STARTTLS and implicit TLS at once (EMAIL_USE_TLS and EMAIL_USE_SSL both "
+        "true).",
+        "Django and Flask-Mail refuse to start or pick one silently; the result is not what the "
+        "file says.",
+        "-EMAIL_USE_SSL=True\n+EMAIL_USE_SSL=False",
+        "Safe: the port decides which one stays (465 keeps implicit TLS, other ports STARTTLS).",
+    ),
+    Code(
+        "MM107",
+        "missing-setting",
+        "A setting the family needs for a MailPace login is missing, and the framework's default "
+        "is wrong for MailPace (Django without EMAIL_USE_TLS, Spring without mail.smtp.auth).",
+        "The framework default (no TLS, no AUTH) makes the login fail.",
+        " EMAIL_PORT=587\n+EMAIL_USE_TLS=True",
+        "Safe: the setting is added next to its siblings, in the file's own spelling.",
+    ),
+    Code(
+        "MM108",
+        "wrong-credentials",
+        "The username is not the MailPace API token: a provider's fixed user (SendGrid's "
+        "`apikey`, SparkPost's `SMTP_Injection`), or a username different from the password.",
+        "MailPace's username and password are both the domain's API token; anything else gets "
+        "535.",
+        "-EMAIL_HOST_USER=apikey\n+EMAIL_HOST_USER=********",
+        "Safe in secrets files (they receive the token). In tracked files and templates the value "
+        "is emptied and a follow-up names the variable to set in deployment.",
+    ),
+    Code(
+        "MM109",
+        "not-smtp-transport",
+        "The family's switch selects something else than SMTP with login (a provider API mailer "
+        "such as MAIL_MAILER=mailgun, a Nodemailer service preset, SMTP auth off).",
+        "With that switch the host and credentials are never used, or no login happens.",
+        "-MAIL_MAILER=mailgun\n+MAIL_MAILER=smtp",
+        "Safe: the switch is set to the family's SMTP value. Development switches (log, array, "
+        "sendmail) are left alone and the configuration is reported as inactive.",
+    ),
+    Code(
+        "MM110",
+        "provider-url-scheme",
+        "A DSN names a provider bridge (`sendgrid+smtp://`, `mailgun+api://`).",
+        "The bridge talks to that provider; MailPace needs a plain SMTP DSN.",
+        "-MAILER_DSN=sendgrid+smtp://KEY@default\n+MAILER_DSN=smtp://********:********@smtp.mailpace.com:587",
+        "Safe: the DSN is rebuilt with MailPace's host, port and credentials.",
+    ),
+    Code(
+        "MM201",
+        "literal-secret-in-tracked-file",
+        "An SMTP password (or the token) is written literally in a file that git tracks.",
+        "Everyone with read access to the repository, and its whole history, has the credential.",
+        "-EMAIL_HOST_PASSWORD=SG.abc...\n+EMAIL_HOST_PASSWORD=",
+        "The value is emptied (or becomes a reference to the token variable where the format "
+        "has one) and a follow-up names the variable to set. Rotate the old credential: it stays "
+        "in git history.",
+    ),
+)
+
+BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
+
+
+def render_markdown() -> str:
+    """The documentation page for every code."""
+    lines = [
+        "# Finding codes",
+        "",
+        "Generated from `mailmigrate/codes.py` (`python -m mailmigrate.codes > docs/codes.md`).",
+        "Suppress one on its line with a comment: `# mailmigrate: ignore[MM101]`.",
+        "",
+    ]
+    for code in CODES:
+        lines += [
+            f"## {code.code} {code.name}",
+            "",
+            f"**What** {code.what}",
+            "",
+            f"**Why** {code.why}",
+            "",
+            "**Example**",
+            "",
+            "```diff" if code.example.startswith(("-", "+", " ")) else "```",
+            code.example,
+            "```",
+            "",
+            f"**Fix safety** {code.fix_safety}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

@@ -1,0 +1,24 @@
+"""Unified diffs that `git apply` accepts: `diff --git` headers, CRLF kept inside lines, and
+"\\ No newline at end of file" where a side ends without one."""
+
+from __future__ import annotations
+
+import difflib
+
+_NO_EOL = "\\ No newline at end of file\n"
+
+
+def unified_diff(path: str, old: str, new: str, context: int = 3) -> str:
+    if old == new:
+        return ""
+    before = old.splitlines(keepends=True)
+    after = new.splitlines(keepends=True)
+    out = [f"diff --git a/{path} b/{path}\n"]
+    for line in difflib.unified_diff(before, after, f"a/{path}", f"b/{path}", n=context):
+        if line.startswith(("---", "+++", "@@")):
+            out.append(line if line.endswith("\n") else line + "\n")
+        elif line.endswith("\n"):
+            out.append(line)
+        else:  # the file's last line, without a newline
+            out.append(line + "\n" + _NO_EOL)
+    return "".join(out)

@@ -1,0 +1,86 @@
+"""A file's text, decoded exactly so that encoding it again gives back the same bytes.
+
+Offsets everywhere else are character offsets into `Document.text`. The BOM is kept aside and
+line endings are left untouched (no universal-newline translation), so CRLF survives.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailmigrate.model import Edit
+
+
+class DocumentError(Exception):
+    """A file that cannot be read or decoded. `code` is the finding code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Document:
+    text: str
+    bom: bool
+    digest: str  # of the bytes read: a file that changed before writing is not overwritten
+
+    @property
+    def newline(self) -> str:
+        index = self.text.find("\n")
+        return "\r\n" if index > 0 and self.text[index - 1] == "\r" else "\n"
+
+    def encode(self, text: str | None = None) -> bytes:
+        body = (self.text if text is None else text).encode("utf-8")
+        return codecs.BOM_UTF8 + body if self.bom else body
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset."""
+        line = self.text.count("\n", 0, offset) + 1
+        start = self.text.rfind("\n", 0, offset) + 1
+        return line, offset - start + 1
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.split("\n")
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode(data: bytes) -> Document:
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise DocumentError("MM002", f"binary content (NUL byte at offset {nul})")
+    bom = data.startswith(codecs.BOM_UTF8)
+    body = data[len(codecs.BOM_UTF8):] if bom else data
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (3 if bom else 0)
+        raise DocumentError("MM002", f"not UTF-8 text (byte 0x{body[exc.start]:02x} at offset {offset})") from None
+    return Document(text=text, bom=bom, digest=digest_of(data))
+
+
+def read_document(path: Path) -> Document:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError("MM001", f"cannot read the file: {exc.strerror or exc}") from None
+    return decode(data)
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Apply non-overlapping edits. Inserts at one offset keep their order in `edits`."""
+    ordered = sorted(enumerate(edits), key=lambda pair: (pair[1].start, pair[0]))
+    for (_, first), (_, second) in zip(ordered, ordered[1:]):
+        if second.start < first.end:
+            raise ValueError(f"overlapping edits at offsets {first.start}-{first.end} and {second.start}")
+    for _, edit in reversed(ordered):
+        text = text[: edit.start] + edit.text + text[edit.end:]
+    return text

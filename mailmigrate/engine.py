@@ -1,0 +1,258 @@
+"""Runs the pipeline on a set of paths: discover → read → locate → plan → edit → verify.
+
+Never prints and never raises for a problem in a user's file: every such problem becomes a
+`Finding` on the file, and the run goes on with the others. Writing is a separate step
+(`mailmigrate.writer`), taken only after everything here succeeded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mailmigrate import formats
+from mailmigrate.discovery import discover
+from mailmigrate.document import Document, DocumentError, apply_edits, decode
+from mailmigrate.formats import Located
+from mailmigrate.model import ConfigPlan, Edit, FileInfo, Finding, Setting, Status
+from mailmigrate.planner import PlanContext, plan_configuration
+from mailmigrate.rules import Ruleset
+
+_IGNORE = re.compile(r"mailmigrate:\s*ignore(?:\[(?P<codes>[A-Z0-9,\s]+)\])?")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    token: str | None = None
+    token_env: str = "MAILPACE_API_TOKEN"
+    forced_port: int | None = None
+    include_local: bool = False
+
+
+@dataclass
+class FileOutcome:
+    file: FileInfo
+    doc: Document
+    new_text: str | None = None  # None: unchanged
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text is not None and self.new_text != self.doc.text
+
+
+@dataclass
+class RunResult:
+    files: list[FileOutcome] = field(default_factory=list)  # every file that was parsed
+    plans: list[ConfigPlan] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)  # every credential seen: masked in all output
+    blocked: bool = False  # a rewrite failed verification: nothing may be written
+
+    @property
+    def changed_files(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.changed]
+
+    @property
+    def followups(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for plan in self.plans:
+            for text in plan.followups:
+                seen.setdefault(text, None)
+        return list(seen)
+
+    @property
+    def needs_token(self) -> bool:
+        return any(p.needs_token for p in self.plans if p.status is Status.MIGRATE)
+
+
+def analyse(paths: Iterable[Path], rules: Ruleset, options: RunOptions, cwd: Path | None = None) -> RunResult:
+    """Plan a migration of everything under `paths` (raises UsageError for a bad PATH)."""
+    found = discover(paths, cwd)
+    result = RunResult()
+    result.findings.extend(Finding("MM001", shown, 1, 1, why) for shown, why in found.refused)
+    docs: list[tuple[FileInfo, Document]] = []
+    patterns = {kind: rules.keyword_pattern(kind) for kind in formats.known_kinds()}
+    for info in found.files:
+        doc = _read(info, patterns[info.kind], result.findings)
+        if doc is not None:
+            docs.append((info, doc))
+    located = _locate_all(docs, rules, result.findings)
+    ctx = _context(options, located)
+    result.plans = _plan_all(located, ctx)
+    result.files = [FileOutcome(info, doc) for info, doc, _ in located]
+    _collect_secrets(result, options)
+    edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.findings)
+    for outcome in result.files:
+        wanted = edits.get(outcome.file.path)
+        if wanted:
+            outcome.new_text = apply_edits(outcome.doc.text, wanted)
+    _verify(result, rules, ctx)
+    for plan in result.plans:
+        result.findings.extend(plan.findings)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def _read(info: FileInfo, keywords: re.Pattern[bytes], findings: list[Finding]) -> Document | None:
+    try:
+        data = info.path.read_bytes()
+    except OSError as exc:
+        findings.append(Finding("MM001", info.display, 1, 1, f"cannot read the file: {exc.strerror or exc}"))
+        return None
+    # The cheap pass: a file that names no key of its kind is never parsed. NUL bytes are
+    # checked first so a binary file with a config name is reported, not silently passed.
+    if b"\0" not in data and not keywords.search(data):
+        return None
+    try:
+        return decode(data)
+    except DocumentError as exc:
+        findings.append(Finding(exc.code, info.display, 1, 1, exc.message))
+        return None
+
+
+def _locate_all(
+    docs: list[tuple[FileInfo, Document]], rules: Ruleset, findings: list[Finding]
+) -> list[tuple[FileInfo, Document, Located]]:
+    located = []
+    for info, doc in docs:
+        found = formats.handler_for(info.kind).locate(doc, info, rules)
+        findings.extend(found.findings)
+        located.append((info, doc, found))
+    return located
+
+
+def _context(options: RunOptions, located: list[tuple[FileInfo, Document, Located]]) -> PlanContext:
+    index: dict[str, list[tuple[Setting, FileInfo]]] = defaultdict(list)
+    for info, _, found in located:
+        for setting in found.definitions:
+            index[setting.key].append((setting, info))
+    return PlanContext(
+        token=options.token,
+        token_env=options.token_env,
+        forced_port=options.forced_port,
+        include_local=options.include_local,
+        definitions=lambda name: list(index.get(name, ())),
+    )
+
+
+def _plan_all(located: list[tuple[FileInfo, Document, Located]], ctx: PlanContext) -> list[ConfigPlan]:
+    plans = []
+    for _, doc, found in located:
+        for config in found.configurations:
+            plan = plan_configuration(config, ctx)
+            if _suppressed(plan, doc):
+                plan.status = Status.SUPPRESSED
+                plan.findings.clear()
+                plan.changes.clear()
+                plan.additions.clear()
+                plan.needs_token = False
+            plans.append(plan)
+    return plans
+
+
+def _suppressed(plan: ConfigPlan, doc: Document) -> bool:
+    """A `mailmigrate: ignore[...]` comment on a finding's line (or on any line of the
+    configuration, for findings about missing keys) leaves the whole configuration alone."""
+    lines = {s.line for s in plan.configuration.settings.values()}
+    for finding in plan.findings:
+        candidates = {finding.line} if finding.line in lines else lines
+        for line in candidates:
+            match = _IGNORE.search(doc.line_text(line))
+            if match and (not match.group("codes") or finding.code in re.split(r"[,\s]+", match.group("codes"))):
+                return True
+    return False
+
+
+def _collect_secrets(result: RunResult, options: RunOptions) -> None:
+    """Every password the run has seen, whatever the planner decided about its configuration."""
+    from mailmigrate.smtpurl import parse_url
+
+    if options.token:
+        result.secrets.add(options.token)
+    for plan in result.plans:
+        result.secrets.update(plan.secrets)
+        settings = plan.configuration.settings
+        password = settings.get("password")
+        if password is not None:
+            result.secrets.add(password.value)
+            user = settings.get("user")
+            if user is not None and user.value == password.value:
+                result.secrets.add(user.value)
+        url = parse_url(settings["url"].value) if "url" in settings else None
+        if url is not None and url.password:
+            result.secrets.update({url.password, url.userinfo or ""})
+
+
+def _edits(
+    plans: list[ConfigPlan], outcomes: dict[Path, FileOutcome], findings: list[Finding]
+) -> dict[Path, list[Edit]]:
+    by_file: dict[Path, dict[tuple[int, int], Edit]] = defaultdict(dict)
+    inserts: dict[Path, list[Edit]] = defaultdict(list)
+    for plan in plans:
+        if plan.status is not Status.MIGRATE:
+            continue
+        for change in plan.changes:
+            outcome = outcomes.get(change.file.path)
+            if outcome is None:
+                continue
+            edit = formats.handler_for(change.file.kind).render_value(outcome.doc, change.setting, change.new_value)
+            span = (change.setting.start, change.setting.end)
+            earlier = by_file[change.file.path].get(span)
+            if earlier is not None and earlier.text != edit.text:
+                # Two configurations want different values in one place (a variable shared by
+                # two families): keep the file as it is there and say so.
+                findings.append(
+                    Finding(
+                        "MM005", change.file.display, change.setting.line, change.setting.col,
+                        f"{change.setting.key} is used by two configurations that need different values; "
+                        "left unchanged",
+                    )
+                )
+                by_file[change.file.path][span] = Edit(edit.start, edit.end, outcome.doc.text[edit.start:edit.end])
+                continue
+            by_file[change.file.path][span] = edit
+        for addition in plan.additions:
+            config = addition.configuration
+            outcome = outcomes[config.file.path]
+            handler = formats.handler_for(config.kind)
+            inserts[config.file.path].append(handler.render_addition(outcome.doc, config, addition.key, addition.value))
+    return {path: list(by_file[path].values()) + inserts[path] for path in set(by_file) | set(inserts)}
+
+
+def _verify(result: RunResult, rules: Ruleset, ctx: PlanContext) -> None:
+    """Each new text must parse, and planning again on the new texts must change nothing."""
+    changed = result.changed_files
+    if not changed:
+        return
+    for outcome in changed:
+        assert outcome.new_text is not None
+        problem = formats.handler_for(outcome.file.kind).syntax_error(outcome.new_text)
+        if problem:
+            result.findings.append(Finding("MM005", outcome.file.display, 1, 1, f"the rewrite does not re-parse: {problem}"))
+            result.blocked = True
+    if result.blocked:
+        return
+    docs = []
+    for outcome in result.files:
+        doc = outcome.doc
+        if outcome.changed:
+            assert outcome.new_text is not None
+            doc = Document(outcome.new_text, doc.bom, doc.digest)
+        docs.append((outcome.file, doc))
+    scratch: list[Finding] = []
+    located = _locate_all(docs, rules, scratch)
+    again = _plan_all(located, PlanContext(
+        token=ctx.token, token_env=ctx.token_env, forced_port=ctx.forced_port,
+        include_local=ctx.include_local, definitions=_context(RunOptions(), located).definitions,
+    ))
+    for plan in again:
+        if plan.status is Status.MIGRATE and plan.has_edits:
+            config = plan.configuration
+            result.findings.append(
+                Finding("MM005", config.file.display, config.line, 1,
+                        "planning again on the rewritten file still wants changes (not idempotent)")
+            )
+            result.blocked = True

@@ -1,0 +1,32 @@
+"""A file's kind from its name alone: cheap enough to run on every file of a large tree.
+
+Kept apart from the format handlers so that classifying a name never imports a parser. A new
+format adds its predicate here and its handler in mailmigrate/formats/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_ENV_NAMES = frozenset({".env", ".envrc", ".flaskenv", "env", "dotenv", "env.example", "env.sample"})
+
+
+def is_env_name(name: str) -> bool:
+    """`.env`, `.env.local`, `.env-sample`, `prod.env`, `app.env.example`, `.envrc`."""
+    lowered = name.lower()
+    if lowered in _ENV_NAMES:
+        return True
+    if lowered.startswith((".env.", ".env-", ".env_")):
+        return True
+    return lowered.endswith(".env") or ".env." in lowered
+
+
+# (kind, predicate on the file name), first match wins.
+_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (("env", is_env_name),)
+
+
+def kind_of(name: str) -> str | None:
+    for kind, matches in _KINDS:
+        if matches(name):
+            return kind
+    return None

@@ -1,0 +1,59 @@
+"""Format handlers: one module per file format, registered here explicitly.
+
+A handler locates settings with its format's parser and writes values back as text edits. It
+never decides *what* to write (that is the planner's job), only *how* it is spelled in place.
+Handlers are imported lazily: a pre-commit run that only touches a `.env` never imports libcst.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mailmigrate.document import Document
+from mailmigrate.model import Configuration, Edit, FileInfo, Finding, Setting
+from mailmigrate.rules import Ruleset
+
+
+@dataclass
+class Located:
+    """What a handler found in one file."""
+
+    configurations: list[Configuration] = field(default_factory=list)
+    # Every variable the file defines (env files): lets values that come from the environment
+    # be followed to where they are written.
+    definitions: list[Setting] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+class FormatHandler(Protocol):
+    kind: str
+
+    def locate(self, doc: Document, file: FileInfo, rules: Ruleset) -> Located: ...
+
+    def render_value(self, doc: Document, setting: Setting, value: str) -> Edit: ...
+
+    def render_addition(self, doc: Document, config: Configuration, key: str, value: str) -> Edit: ...
+
+    def syntax_error(self, text: str) -> str | None:
+        """None when `text` parses; else a short description of the first problem."""
+        ...
+
+
+# kind → module defining `HANDLER`
+_REGISTRY: dict[str, str] = {
+    "env": "mailmigrate.formats.env",
+}
+_LOADED: dict[str, FormatHandler] = {}
+
+
+def handler_for(kind: str) -> FormatHandler:
+    if kind not in _LOADED:
+        module = importlib.import_module(_REGISTRY[kind])
+        _LOADED[kind] = module.HANDLER
+    return _LOADED[kind]
+
+
+def known_kinds() -> tuple[str, ...]:
+    return tuple(_REGISTRY)

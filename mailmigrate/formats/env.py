@@ -1,0 +1,227 @@
+"""Env files (`.env`, `.env.production`, `prod.env`, `.envrc`): locate with python-dotenv's
+parser, edit value spans in place.
+
+python-dotenv decides what each value *is* (its quoting and escape rules are the reference most
+loaders follow); this module only finds where the value's text sits so an edit can replace
+exactly that text, keeping `export`, the quoting style, spacing, inline comments and CRLF.
+Commented-out settings (`# EMAIL_PORT=587`) are never uncommented: a missing setting is added as
+a new line after the configuration's last setting.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+from mailmigrate.document import Document
+from mailmigrate.formats import Located
+from mailmigrate.model import Configuration, Edit, FileInfo, Finding, Setting
+from mailmigrate.rules import ANCHOR_ROLES, Family, Ruleset
+
+KIND = "env"
+
+# The shape python-dotenv accepts for one binding (see dotenv/parser.py), to find the spans.
+_BINDING = re.compile(
+    r"""(?P<lead>\s*)
+        (?P<export>export[^\S\r\n]+)?
+        (?P<key>'[^']+'|"[^"]+"|[^=\#\s]+)
+        (?P<sep>[^\S\r\n]*=[^\S\r\n]*)?
+    """,
+    re.VERBOSE,
+)
+_SINGLE = re.compile(r"'((?:\\'|[^'])*)'")
+_DOUBLE = re.compile(r'"((?:\\"|[^"])*)"')
+_UNQUOTED = re.compile(r"[^\r\n]*")
+_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)")
+_NEEDS_QUOTES = re.compile(r"[\s#'\"\\]|^$")
+
+NO_EQUALS = "="  # Setting.quote for a bare `KEY` line: writing a value adds the "="
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    family: Family
+    prefix: str
+    keys: dict[str, str]  # key → role
+    score: int
+    order: int
+
+
+class EnvHandler:
+    kind = KIND
+
+    def locate(self, doc: Document, file: FileInfo, rules: Ruleset) -> Located:
+        located = Located()
+        settings: dict[str, Setting] = {}
+        for setting, problem in self._bindings(doc):
+            if problem is not None:
+                located.findings.append(Finding("MM003", file.display, setting.line, 1, problem))
+                continue
+            if setting.key in settings:
+                first = settings[setting.key]
+                located.findings.append(
+                    Finding(
+                        "MM003", file.display, setting.line, setting.col,
+                        f"{setting.key} is defined twice (lines {first.line} and {setting.line}); "
+                        "loaders disagree on which one wins",
+                    )
+                )
+            settings[setting.key] = setting
+            located.definitions.append(setting)
+        located.configurations = self._configurations(settings, doc, file, rules)
+        return located
+
+    def _bindings(self, doc: Document) -> list[tuple[Setting, str | None]]:
+        from dotenv.parser import parse_stream
+
+        found: list[tuple[Setting, str | None]] = []
+        offset = 0
+        for binding in parse_stream(io.StringIO(doc.text, newline="")):
+            raw = binding.original.string
+            start = offset
+            offset += len(raw)
+            if binding.error:
+                line = doc.line_col(start + len(raw) - len(raw.lstrip()))[0]
+                shown = raw.strip()[:60]
+                found.append((Setting("", "", "", start, start, line, 1), f"invalid env line: `{shown}`"))
+                continue
+            if binding.key is None:
+                continue  # blank line or comment
+            setting = self._setting(doc, raw, start, binding.key, binding.value)
+            if setting is not None:
+                found.append((setting, None))
+        return found
+
+    def _setting(self, doc: Document, raw: str, start: int, key: str, value: str | None) -> Setting | None:
+        match = _BINDING.match(raw)
+        if match is None:
+            return None
+        key_start = start + match.start("key")
+        line, col = doc.line_col(key_start)
+        if match.group("sep") is None:  # `KEY` alone: python-dotenv reads None
+            at = start + match.end("key")
+            return Setting(key, "", "", at, at, line, col, quote=NO_EQUALS)
+        value_at = match.end("sep")
+        rest = raw[value_at:]
+        quote = rest[:1] if rest[:1] in ("'", '"') else ""
+        if quote:
+            quoted = (_SINGLE if quote == "'" else _DOUBLE).match(rest)
+            if quoted is None:
+                return None
+            span = (start + value_at + 1, start + value_at + quoted.end() - 1)
+        else:
+            text = _UNQUOTED.match(rest)
+            body = re.sub(r"\s+#.*", "", text.group(0) if text else "").rstrip()
+            span = (start + value_at, start + value_at + len(body))
+        setting = Setting(key, "", value or "", span[0], span[1], line, col, quote=quote)
+        if quote != "'":  # single quotes are literal: no interpolation
+            ref = _REFERENCE.fullmatch((value or "").strip())
+            if ref:
+                setting.env_ref = ref.group("name") or ref.group("bare")
+                setting.env_default = ref.group("default")
+        return setting
+
+    def _configurations(
+        self, settings: dict[str, Setting], doc: Document, file: FileInfo, rules: Ruleset
+    ) -> list[Configuration]:
+        candidates: list[_Candidate] = []
+        for order, family in enumerate(rules.for_kind(KIND)):
+            form = family.form(KIND)
+            for prefix in form.prefixes:
+                matched = {prefix + k: r for k, r in form.keys.items() if prefix + k in settings}
+                for key, role in matched.items():
+                    if role == "url":
+                        candidates.append(_Candidate(family, prefix, {key: role}, 1, order))
+                rest = {k: r for k, r in matched.items() if r != "url"}
+                if any(r in ANCHOR_ROLES for r in rest.values()):
+                    markers = sum(prefix + m in settings for m in form.markers)
+                    candidates.append(_Candidate(family, prefix, rest, len(rest) + markers, order))
+        # Most keys (and identifying markers) first: SMTP_SECURITY makes a Vaultwarden file,
+        # not a Nodemailer one; ties go to the family's priority.
+        candidates.sort(key=lambda c: (-c.score, -c.family.priority, c.order))
+        taken: set[str] = set()
+        configs: list[Configuration] = []
+        for candidate in candidates:
+            by_role: dict[str, Setting] = {}
+            for key in sorted((k for k in candidate.keys if k not in taken), key=lambda k: settings[k].start):
+                by_role.setdefault(candidate.keys[key], settings[key])
+            if not any(role in ANCHOR_ROLES for role in by_role):
+                continue
+            taken.update(s.key for s in by_role.values())
+            for role, setting in by_role.items():
+                setting.role = role
+            last = max(by_role.values(), key=lambda s: s.end)
+            url_key = next((s.key for r, s in by_role.items() if r == "url"), None)
+            configs.append(
+                Configuration(
+                    family=candidate.family,
+                    kind=KIND,
+                    file=file,
+                    scope=url_key or (f"{candidate.prefix}* settings" if candidate.prefix else "file"),
+                    prefix=candidate.prefix,
+                    settings=by_role,
+                    insert_at=_line_end(doc.text, last.end),
+                    line=min(s.line for s in by_role.values()),
+                )
+            )
+        configs.sort(key=lambda c: c.line)
+        return configs
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def render_value(self, doc: Document, setting: Setting, value: str) -> Edit:
+        if setting.quote == NO_EQUALS:
+            return Edit(setting.start, setting.end, "=" + _quoted(value, ""))
+        if setting.quote == '"':
+            return Edit(setting.start, setting.end, _escape_double(value))
+        if setting.quote == "'" and "'" not in value and "\\" not in value:
+            return Edit(setting.start, setting.end, value)
+        if setting.quote == "'":  # cannot be written single-quoted: switch to double quotes
+            return Edit(setting.start - 1, setting.end + 1, '"' + _escape_double(value) + '"')
+        return Edit(setting.start, setting.end, _quoted(value, ""))
+
+    def render_addition(self, doc: Document, config: Configuration, key: str, value: str) -> Edit:
+        last = max(config.settings.values(), key=lambda s: s.end)
+        line_start = doc.text.rfind("\n", 0, last.start) + 1
+        style = _BINDING.match(doc.text, line_start)
+        export = style.group("export") or "" if style else ""
+        sep = (style.group("sep") or "=") if style else "="
+        # Quote like the non-secret siblings (a quoted password says nothing about style).
+        plain = [s for s in config.settings.values() if s.role not in ("user", "password")]
+        quote = max(plain or [last], key=lambda s: s.end).quote
+        quote = quote if quote in ("'", '"') else ""
+        newline = doc.newline
+        at = config.insert_at
+        lead = "" if at == 0 or doc.text[at - 1] in "\r\n" else newline
+        return Edit(at, at, f"{lead}{export}{key}{sep}{_quoted(value, quote)}{newline}")
+
+    def syntax_error(self, text: str) -> str | None:
+        from dotenv.parser import parse_stream
+
+        for binding in parse_stream(io.StringIO(text, newline="")):
+            if binding.error:
+                return f"invalid env line: `{binding.original.string.strip()[:60]}`"
+        return None
+
+
+def _line_end(text: str, offset: int) -> int:
+    """Offset just after the newline ending the line that holds `offset`."""
+    index = text.find("\n", offset)
+    return len(text) if index < 0 else index + 1
+
+
+def _escape_double(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _quoted(value: str, quote: str) -> str:
+    """A value as written on a new or unquoted line: bare when that is unambiguous."""
+    if quote == "'" and "'" not in value and "\\" not in value:
+        return f"'{value}'"
+    if quote == '"' or (value and _NEEDS_QUOTES.search(value)):
+        return '"' + _escape_double(value) + '"'
+    return value
+
+
+HANDLER = EnvHandler()

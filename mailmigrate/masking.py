@@ -1,0 +1,39 @@
+"""Hides secrets in everything mailmigrate prints. The CLI passes all output through one
+`Masker`, so a new output format cannot forget to mask."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+from mailmigrate.planner import MASK
+
+# Shorter values are too likely to be ordinary words or flags ("no", "123") to replace blindly.
+MIN_SECRET_LENGTH = 4
+_NOT_SECRETS = frozenset({"none", "null", "true", "false", "changeme", "password", "secret"})
+
+
+class Masker:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        variants: set[str] = set()
+        for secret in secrets:
+            secret = secret.strip()
+            if len(secret) < MIN_SECRET_LENGTH or secret.lower() in _NOT_SECRETS or secret == MASK:
+                continue
+            variants.update({secret, quote(secret, safe=""), quote_plus(secret), _b64(secret)})
+            # An SMTP AUTH PLAIN payload carries the secret base64-encoded with NULs around it.
+            variants.add(_b64(f"\0{secret}\0{secret}"))
+        # Longest first, so a secret that contains another is replaced whole.
+        ordered = sorted((v for v in variants if v), key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(MASK, text)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

@@ -1,0 +1,174 @@
+"""The data every stage passes along: files, settings, configurations, edits and findings.
+
+Everything here is a plain, frozen-where-possible dataclass so that stages stay decoupled: a format
+handler produces `Configuration`s, the planner turns them into `ConfigPlan`s, the engine turns
+those into `Edit`s, and only the CLI turns results into text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailmigrate.rules import Family
+
+
+class Mode(StrEnum):
+    """How a client encrypts the SMTP session."""
+
+    STARTTLS = "starttls"
+    IMPLICIT = "implicit"
+    NONE = "none"
+
+
+ALL_MODES: frozenset[Mode] = frozenset(Mode)
+
+
+class Status(StrEnum):
+    """What the planner concluded about one configuration."""
+
+    MIGRATE = "migrate"  # not MailPace yet: edits planned
+    MAILPACE = "mailpace"  # already MailPace-consistent
+    LOCAL = "local"  # points at a local server or mail catcher: left alone
+    INACTIVE = "inactive"  # the family's switch says mail is not sent over SMTP (MAIL_MAILER=log)
+    SUPPRESSED = "suppressed"  # a mailmigrate: ignore comment asks us to leave it
+    ATTENTION = "attention"  # needs a person: findings without an automatic fix
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A file discovered for processing, with what git says about it."""
+
+    path: Path  # absolute
+    display: str  # as shown to the user: relative to the working directory when possible
+    kind: str  # format handler name ("env", ...)
+    tracked: bool  # git tracks it: it never receives the token
+    ignored: bool  # git ignores it (an env file here is a secrets file)
+    in_git: bool  # inside a git work tree at all
+
+    @property
+    def is_template(self) -> bool:
+        return is_template_name(self.path.name)
+
+    @property
+    def is_secrets_file(self) -> bool:
+        """May hold the token itself: ignored by git (or outside git) and not a template."""
+        if self.tracked or self.is_template:
+            return False
+        return self.ignored or not self.in_git
+
+
+TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tpl")
+TEMPLATE_WORDS = ("example", "sample", "template", "dist", "tpl")
+
+
+def is_template_name(name: str) -> bool:
+    """`.env.example`, `settings.py.dist`, `env.sample`, `.env-template`, `example.env`."""
+    lowered = name.lower()
+    if lowered.endswith(TEMPLATE_SUFFIXES):
+        return True
+    parts = [p for p in lowered.replace("-", ".").replace("_", ".").split(".") if p]
+    return any(part in TEMPLATE_WORDS for part in parts)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace text[start:end] (character offsets in the decoded file) with `text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Setting:
+    """One key's value as written in a file."""
+
+    key: str  # as written, e.g. EMAIL_HOST or BULK_SMTP_PORT
+    role: str  # host, port, user, password, url, hostport, or a family-declared name
+    value: str  # the value the application sees (quotes and escapes removed)
+    start: int  # span of the value's text inside the file (inside any quotes)
+    end: int
+    line: int  # 1-based
+    col: int  # 1-based
+    quote: str = ""  # '', '"' or "'": how the value is quoted in the file
+    env_ref: str | None = None  # the value is `${NAME}`: it comes from variable NAME
+    env_default: str | None = None  # `${NAME:-default}`
+
+
+@dataclass
+class Configuration:
+    """One family's settings in one scope (here: one env file, one prefix, one URL)."""
+
+    family: Family
+    kind: str  # the form the family is written in: "env", ...
+    file: FileInfo
+    scope: str  # human words for the scope: "BULK_ settings", "EMAIL_URL"
+    prefix: str
+    settings: dict[str, Setting]  # by role
+    insert_at: int  # character offset where a missing setting is added
+    line: int  # first line of the configuration
+
+    def get(self, role: str) -> Setting | None:
+        return self.settings.get(role)
+
+    def key_for(self, role: str) -> str:
+        """The key a missing setting of `role` gets, in this configuration's naming."""
+        return self.prefix + self.family.form(self.kind).primary_key(role)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem to show: a code, where, and a sentence. Never holds a secret unmasked."""
+
+    code: str
+    path: str
+    line: int
+    col: int
+    message: str
+    fixable: bool = False  # `migrate --write` fixes it
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.col, self.code)
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """Set an existing setting's value (already rendered for the file's syntax)."""
+
+    setting: Setting
+    file: FileInfo
+    new_value: str
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class Addition:
+    """Add a key the family needs but the configuration lacks."""
+
+    configuration: Configuration
+    key: str
+    value: str
+
+
+@dataclass
+class ConfigPlan:
+    """What the planner decided for one configuration."""
+
+    configuration: Configuration
+    status: Status
+    provider: str | None  # "SendGrid", "MailPace", "MailPace (legacy name)", None when unknown
+    findings: list[Finding] = field(default_factory=list)
+    changes: list[ValueChange] = field(default_factory=list)
+    additions: list[Addition] = field(default_factory=list)
+    followups: list[str] = field(default_factory=list)
+    target: tuple[int, Mode] | None = None  # planned MailPace port and mode
+    needs_token: bool = False  # a change writes the token itself
+    secrets: set[str] = field(default_factory=set)  # passwords seen: masked in every output
+
+    @property
+    def has_edits(self) -> bool:
+        return bool(self.changes or self.additions)

@@ -1,0 +1,168 @@
+"""Turns results into text for each output format. Returns strings; only the CLI prints them
+(through the masker)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from mailmigrate.codes import BY_CODE
+from mailmigrate.engine import RunResult
+from mailmigrate.model import ConfigPlan, Finding, Status
+from mailmigrate.planner import MASK
+
+SECRET_ROLES = frozenset({"password"})
+
+
+def findings_concise(findings: list[Finding]) -> str:
+    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in findings]
+    if findings:
+        fixable = sum(f.fixable for f in findings)
+        noun = "finding" if len(findings) == 1 else "findings"
+        tail = f" ({fixable} fixable with `mailmigrate migrate --write`)" if fixable else ""
+        lines.append(f"Found {len(findings)} {noun}{tail}.")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def findings_json(findings: list[Finding]) -> str:
+    return json.dumps([_finding_dict(f) for f in findings], indent=2) + "\n"
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    code = BY_CODE.get(f.code)
+    return {
+        "code": f.code,
+        "name": code.name if code else None,
+        "path": f.path,
+        "line": f.line,
+        "column": f.col,
+        "message": f.message,
+        "fixable": f.fixable,
+    }
+
+
+def findings_github(findings: list[Finding]) -> str:
+    """GitHub workflow commands: one annotation per finding on the PR's diff."""
+
+    def esc(text: str, prop: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+    lines = []
+    for f in findings:
+        name = BY_CODE[f.code].name if f.code in BY_CODE else ""
+        level = "error" if f.code.startswith(("MM1", "MM2")) else "warning"
+        lines.append(
+            f"::{level} file={esc(f.path, True)},line={f.line},col={f.col},"
+            f"title={esc(f'{f.code} {name}'.strip(), True)}::{esc(f.message)}"
+        )
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _shown_value(plan: ConfigPlan, role: str) -> str:
+    setting = plan.configuration.settings[role]
+    if role in SECRET_ROLES and setting.value and setting.env_ref is None:
+        return MASK
+    return setting.value
+
+
+def _plan_dict(plan: ConfigPlan) -> dict[str, Any]:
+    config = plan.configuration
+    settings = []
+    for role, setting in config.settings.items():
+        entry: dict[str, Any] = {
+            "role": role,
+            "key": setting.key,
+            "value": _shown_value(plan, role),
+            "line": setting.line,
+        }
+        if setting.env_ref:
+            entry["from_variable"] = setting.env_ref
+        settings.append(entry)
+    data: dict[str, Any] = {
+        "file": config.file.display,
+        "line": config.line,
+        "family": config.family.name,
+        "family_title": config.family.title,
+        "scope": config.scope,
+        "provider": plan.provider,
+        "status": plan.status.value,
+        "git": "tracked" if config.file.tracked else ("ignored" if config.file.ignored else "untracked"),
+        "settings": settings,
+        "findings": [_finding_dict(f) for f in plan.findings],
+        "followups": plan.followups,
+    }
+    if plan.target:
+        data["target"] = {"host": "smtp.mailpace.com", "port": plan.target[0], "encryption": plan.target[1].value}
+    return data
+
+
+def scan_json(result: RunResult) -> str:
+    payload = {
+        "configurations": [_plan_dict(p) for p in result.plans],
+        "problems": [_finding_dict(f) for f in result.findings if f.code.startswith("MM0")],
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+_STATUS_WORDS = {
+    Status.MIGRATE: "to migrate",
+    Status.MAILPACE: "MailPace ✓",
+    Status.LOCAL: "local, left alone",
+    Status.INACTIVE: "not SMTP, left alone",
+    Status.SUPPRESSED: "ignored by comment",
+    Status.ATTENTION: "needs a person",
+}
+
+
+def scan_text(result: RunResult) -> str:
+    out: list[str] = []
+    for plan in result.plans:
+        config = plan.configuration
+        provider = f" · {plan.provider}" if plan.provider else ""
+        scope = "" if config.scope == "file" else f" [{config.scope}]"
+        out.append(f"{config.file.display}:{config.line}: {config.family.title}{scope}{provider} — {_STATUS_WORDS[plan.status]}")
+        for role, setting in config.settings.items():
+            origin = f"  (from ${setting.env_ref})" if setting.env_ref else ""
+            out.append(f"    {role:<10} {setting.key} = {_shown_value(plan, role)}{origin}")
+        if plan.target:
+            out.append(f"    → smtp.mailpace.com:{plan.target[0]} {plan.target[1].value}")
+    problems = [f for f in result.findings if f.code.startswith("MM0")]
+    for f in problems:
+        out.append(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}")
+    counts = Counter(p.status for p in result.plans)
+    summary = ", ".join(f"{n} {_STATUS_WORDS[s]}" for s, n in counts.items())
+    out.append(f"{len(result.plans)} SMTP configuration{'s' if len(result.plans) != 1 else ''} found" + (f": {summary}" if summary else ""))
+    return "\n".join(out) + "\n"
+
+
+def migrate_summary(result: RunResult, written: list[str] | None, has_token: bool = True) -> str:
+    """What happened, and what a person must still do."""
+    out: list[str] = []
+    migrating = [p for p in result.plans if p.status is Status.MIGRATE]
+    for plan in migrating:
+        config = plan.configuration
+        before = plan.provider or "unknown host"
+        assert plan.target is not None
+        out.append(
+            f"{config.file.display}:{config.line}: {config.family.title}: {before} → "
+            f"MailPace smtp.mailpace.com:{plan.target[0]} ({plan.target[1].value})"
+        )
+    if written is not None:
+        out.append(f"Wrote {len(written)} file{'s' if len(written) != 1 else ''}." if written else "No file needed changes.")
+    else:
+        files = len(result.changed_files)
+        out.append(
+            f"{len(migrating)} configuration{'s' if len(migrating) != 1 else ''} to migrate in {files} "
+            f"file{'s' if files != 1 else ''}; run with --write to apply." if files else "Nothing to change."
+        )
+    if written is None and result.needs_token and not has_token:
+        out.append(
+            "Secrets files get the MailPace API token itself (shown masked above): set "
+            "$MAILPACE_API_TOKEN or pass --token-stdin to write them."
+        )
+    if result.followups:
+        out.append("Still to do by hand:")
+        out.extend(f"  - {text}" for text in result.followups)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,615 @@
+"""Decides, per configuration, what MailPace wants: the semantic half of a migration.
+
+The planner never sees file syntax. It reads a `Configuration`'s values, applies the port policy,
+the family's encryption rules and the secret rules, and returns a `ConfigPlan` of plain values
+("set EMAIL_USE_TLS to True", "add SPRING_MAIL_PROPERTIES_MAIL_SMTP_AUTH=true"). Format handlers
+then decide how each value is written in place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from mailmigrate import providers
+from mailmigrate.model import (
+    Addition,
+    ConfigPlan,
+    Configuration,
+    FileInfo,
+    Finding,
+    Mode,
+    Setting,
+    Status,
+    ValueChange,
+)
+from mailmigrate.rules import UNKNOWN, Family, ModeSetting, Unknown, parse_bool, spell_bool
+from mailmigrate.smtpurl import SmtpUrl, parse_url
+
+MASK = "********"
+DEFAULT_TOKEN_ENV = "MAILPACE_API_TOKEN"
+
+# Usernames that belong to one provider's scheme, never to MailPace's (username = token).
+PROVIDER_USERS = frozenset({"apikey", "smtp_injection", "resend", "api", "loops"})
+_PLACEHOLDER = re.compile(
+    r"(<[^>]*>|\{\{[^}]*\}\}|x{3,}|\*{3,}|\.{3}|your[-_ ].*|change[-_ ]?me|replace[-_ ]?me|"
+    r"todo|secret|password|token|none|null|~)",
+    re.IGNORECASE,
+)
+
+Definitions = Callable[[str], list[tuple[Setting, FileInfo]]]
+
+
+def _no_definitions(name: str) -> list[tuple[Setting, FileInfo]]:
+    return []
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    token: str | None = None
+    token_env: str = DEFAULT_TOKEN_ENV
+    forced_port: int | None = None
+    include_local: bool = False
+    definitions: Definitions = field(default=_no_definitions)
+
+    @property
+    def token_text(self) -> str:
+        """What a secrets file receives: the token, or the mask in a dry run without one."""
+        return self.token if self.token else MASK
+
+    def is_token(self, value: str) -> bool:
+        return value == self.token_text
+
+
+def target_port_mode(port: int, mode: Mode, forced: int | None) -> tuple[int, Mode]:
+    """The port policy of product.md."""
+    if forced is not None:
+        return forced, Mode.IMPLICIT if forced == providers.MAILPACE_IMPLICIT_PORT else Mode.STARTTLS
+    if mode is Mode.IMPLICIT:
+        return providers.MAILPACE_IMPLICIT_PORT, Mode.IMPLICIT
+    if mode is Mode.STARTTLS:
+        return (port if port in providers.MAILPACE_STARTTLS_PORTS else 587), Mode.STARTTLS
+    return (port if port in (25, 2525) else 587), Mode.STARTTLS
+
+
+# --------------------------------------------------------------------------------------------
+# Encryption: one algorithm for env keys, config keys and URL parts ("slots").
+
+
+@dataclass(frozen=True)
+class Slot:
+    spec: ModeSetting
+    present: bool
+    value: str | None  # effective value (None when missing)
+
+
+@dataclass(frozen=True)
+class ModeReading:
+    mode: Mode | None  # None: conflicting indications
+    unknown: tuple[str, ...] = ()  # slots whose value the rule does not know
+
+
+def read_mode(family: Family, slots: Mapping[str, Slot], port: int) -> ModeReading:
+    """Strongest indication wins (implicit > STARTTLS > none); two explicit, contradicting
+    indications (STARTTLS and implicit both written in the file) are a conflict."""
+    unknown = tuple(n for n, s in slots.items() if s.spec.indication(s.value, port) is UNKNOWN)
+    if family.port_465_implicit and port == providers.MAILPACE_IMPLICIT_PORT:
+        return ModeReading(Mode.IMPLICIT, unknown)
+    said: set[Mode] = set()
+    written: set[Mode] = set()
+    for slot in slots.values():
+        indication = slot.spec.indication(slot.value, port)
+        if isinstance(indication, Mode):
+            said.add(indication)
+            if slot.present:
+                written.add(indication)
+    if {Mode.IMPLICIT, Mode.STARTTLS} <= written:
+        return ModeReading(None, unknown)
+    for mode in (Mode.IMPLICIT, Mode.STARTTLS, Mode.NONE):
+        if mode in said:
+            return ModeReading(mode, unknown)
+    if family.encryption_default is None:
+        auto = Mode.IMPLICIT if port == providers.MAILPACE_IMPLICIT_PORT else Mode.STARTTLS
+        return ModeReading(auto, unknown)
+    return ModeReading(family.encryption_default, unknown)
+
+
+def plan_slots(
+    family: Family, slots: Mapping[str, Slot], target: Mode, port: int
+) -> dict[str, str | bool]:
+    """New values (by slot name) that make the slots say `target` on `port`."""
+    chosen: dict[str, str | bool] = {}
+    for name, slot in slots.items():
+        indication = slot.spec.indication(slot.value, port)
+        if slot.spec.compatible(indication, target):
+            continue
+        if not slot.present and slot.spec.default is None:
+            continue
+        value = slot.spec.value_for(target, must_indicate=False)
+        if value is not None:
+            chosen[name] = value
+
+    def after() -> dict[str, Slot]:
+        return {
+            n: Slot(s.spec, s.present or n in chosen, _as_text(chosen[n]) if n in chosen else s.value)
+            for n, s in slots.items()
+        }
+
+    if read_mode(family, after(), port).mode is not target:
+        # Nothing says `target` yet (Django without EMAIL_USE_TLS): set the first key that can.
+        ordered = [n for n, s in slots.items() if s.present] + [n for n, s in slots.items() if not s.present]
+        for name in ordered:
+            value = slots[name].spec.value_for(target, must_indicate=True)
+            if value is not None:
+                chosen[name] = value
+                if read_mode(family, after(), port).mode is target:
+                    break
+    return chosen
+
+
+def _as_text(value: str | bool) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class _Planner:
+    """Plans one configuration. Kept as a small class so the steps share the findings list."""
+
+    def __init__(self, config: Configuration, ctx: PlanContext) -> None:
+        self.config = config
+        self.family = config.family
+        self.ctx = ctx
+        self.plan = ConfigPlan(configuration=config, status=Status.MIGRATE, provider=None)
+        self.bool_like = self._bool_spelling()
+
+    # -- values ------------------------------------------------------------------------------
+
+    def targets(self, setting: Setting) -> list[tuple[Setting, FileInfo]]:
+        """Where a setting's value is really written: the setting itself, or the definitions
+        of the variable it refers to."""
+        if setting.env_ref is None:
+            return [(setting, self.config.file)]
+        return self.ctx.definitions(setting.env_ref)
+
+    def value(self, role: str) -> str | None:
+        """The effective value; None when it cannot be known here (set only in deployment)."""
+        setting = self.config.get(role)
+        if setting is None:
+            return None
+        if setting.env_ref is None:
+            return self._normal(setting.value)
+        found = self.ctx.definitions(setting.env_ref)
+        if found:
+            return self._normal(found[0][0].value)
+        return None if setting.env_default is None else self._normal(setting.env_default)
+
+    def _normal(self, value: str) -> str:
+        return "" if value.strip().lower() in self.family.empty_values else value
+
+    def _bool_spelling(self) -> str | None:
+        for setting in self.config.settings.values():
+            if setting.role in self.family.encryption or setting.role in self.family.switches:
+                if parse_bool(setting.value) is not None and setting.value.strip() not in ("", "0", "1"):
+                    return setting.value.strip()
+        return None
+
+    def spell(self, value: str | bool) -> str:
+        if isinstance(value, bool):
+            return spell_bool(value, self.bool_like, self.family.booleans)
+        return value
+
+    # -- output helpers ----------------------------------------------------------------------
+
+    def finding(self, code: str, setting: Setting | None, message: str, fixable: bool = True) -> None:
+        line, col = (setting.line, setting.col) if setting else (self.config.line, 1)
+        path = self.config.file.display
+        self.plan.findings.append(Finding(code, path, line, col, message, fixable))
+
+    def set_value(self, role: str, value: str, *, secret: bool = False) -> None:
+        setting = self.config.settings[role]
+        for target, file in self.targets(setting):
+            if target.value != value:
+                self.plan.changes.append(ValueChange(target, file, value, secret))
+
+    def add(self, role: str, value: str) -> None:
+        self.plan.additions.append(Addition(self.config, self.config.key_for(role), value))
+
+    def followup(self, text: str) -> None:
+        if text not in self.plan.followups:
+            self.plan.followups.append(text)
+
+    # -- the plan ----------------------------------------------------------------------------
+
+    def run(self) -> ConfigPlan:
+        if "url" in self.config.settings:
+            return self.run_url()
+        if self.inactive():
+            return self.plan
+        host, port_text = self.host_and_port()
+        if host is None:
+            return self.unresolved("host")
+        if self.left_local(host):
+            return self.plan
+        port = self.parse_port(port_text)
+        if port is None:
+            return self.plan
+        slots = self.slots(port)
+        reading = read_mode(self.family, slots, port)
+        if reading.unknown:
+            return self.unknown_values(reading.unknown)
+        target_port, target_mode = self.target(port, reading.mode)
+
+        self.plan_host(host, port, target_port)
+        self.plan_encryption(slots, reading.mode, target_mode, target_port)
+        self.plan_switches()
+        self.plan_credentials()
+        return self.finish(host)
+
+    def inactive(self) -> bool:
+        for name, switch in self.family.switches.items():
+            if switch.is_inactive(self.value(name)):
+                setting = self.config.settings[name]
+                self.plan.status = Status.INACTIVE
+                self.followup(f"{setting.key}={setting.value}: mail is not sent over SMTP here; left alone")
+                return True
+        return False
+
+    def host_and_port(self) -> tuple[str | None, str | None]:
+        if "hostport" in self.config.settings:
+            combined = self.value("hostport")
+            if combined is None:
+                return None, None
+            host, port = split_hostport(combined)
+            return host, port
+        host = self.value("host")
+        port = self.value("port") if "port" in self.config.settings else None
+        return host, port
+
+    def left_local(self, host: str) -> bool:
+        if not host.strip():
+            return False  # an empty host is a template waiting for values: filled in
+        catcher = providers.catcher_of(host)
+        if catcher or (providers.is_loopback(host) and not self.ctx.include_local):
+            self.plan.status = Status.LOCAL
+            self.plan.provider = f"local ({catcher or host.strip()})"
+            return True
+        return False
+
+    def parse_port(self, text: str | None) -> int | None:
+        if text is None or not text.strip():
+            if "port" in self.config.settings and self.value("port") is None:
+                self.unresolved("port")
+                return None
+            return self.family.default_port
+        if text.strip().isdigit() and 0 < int(text) < 65536:
+            return int(text)
+        role = "port" if "port" in self.config.settings else "hostport"
+        self.finding("MM006", self.config.settings.get(role), f"port {text.strip()!r} is not a port number", False)
+        self.plan.status = Status.ATTENTION
+        return None
+
+    def slots(self, port: int) -> dict[str, Slot]:
+        return {
+            name: Slot(spec, name in self.config.settings, self.value(name))
+            for name, spec in self.family.encryption.items()
+        }
+
+    def target(self, port: int, mode: Mode | None) -> tuple[int, Mode]:
+        if mode is None:  # conflicting flags: the port decides which one stays
+            mode = Mode.IMPLICIT if port == providers.MAILPACE_IMPLICIT_PORT else Mode.STARTTLS
+        target = target_port_mode(port, mode, self.ctx.forced_port)
+        self.plan.target = target
+        return target
+
+    def plan_host(self, host: str, port: int, target_port: int) -> None:
+        hostport = "hostport" in self.config.settings
+        if not providers.is_mailpace(host):
+            setting = self.config.settings["hostport" if hostport else "host"]
+            provider = providers.provider_of(host)
+            if providers.is_legacy_mailpace(host):
+                self.finding("MM102", setting, f"legacy MailPace host {host.strip()}: use {providers.MAILPACE_HOST}")
+            elif not host.strip():
+                self.finding("MM101", setting, f"{setting.key} is empty: MailPace's host will be filled in")
+            else:
+                named = f"{provider} host" if provider else "host"
+                self.finding("MM101", setting, f"{named} {host.strip()} is not MailPace ({providers.MAILPACE_HOST})")
+        if hostport:
+            wanted = f"{providers.MAILPACE_HOST}:{target_port}"
+            if self.value("hostport") != wanted:
+                self.set_value("hostport", wanted)
+                if port != target_port:
+                    self.port_finding(self.config.settings["hostport"], port, target_port)
+            return
+        if not providers.is_mailpace(host) or host != host.strip():
+            self.set_value("host", providers.MAILPACE_HOST)
+        if port != target_port:
+            setting = self.config.get("port")
+            if setting is not None:
+                self.set_value("port", str(target_port))
+                self.port_finding(setting, port, target_port)
+            else:
+                self.add("port", str(target_port))
+                self.finding(
+                    "MM107", None,
+                    f"{self.config.key_for('port')} is missing ({self.family.title} uses {port}); "
+                    f"MailPace needs {target_port}",
+                )
+
+    def port_finding(self, setting: Setting, port: int, target_port: int) -> None:
+        if port not in providers.MAILPACE_STARTTLS_PORTS and port != providers.MAILPACE_IMPLICIT_PORT:
+            self.finding("MM103", setting, f"port {port} is not a MailPace port: use {target_port}")
+        else:
+            self.finding("MM105", setting, f"port {port} does not fit the encryption: use {target_port}")
+
+    def plan_encryption(self, slots: dict[str, Slot], mode: Mode | None, target: Mode, port: int) -> None:
+        chosen = plan_slots(self.family, slots, target, port)
+        for name, value in chosen.items():
+            text = self.spell(value)
+            setting = self.config.get(name)
+            if setting is not None:
+                self.set_value(name, text)
+                if mode is None:
+                    code, why = "MM106", "STARTTLS and implicit TLS are both switched on"
+                elif mode is Mode.NONE:
+                    code, why = "MM104", "mail is sent without TLS; MailPace needs TLS before AUTH"
+                else:
+                    code, why = "MM105", f"{mode.value} does not fit port {port}"
+                self.finding(code, setting, f"{setting.key}={setting.value}: {why}; set {text}")
+            else:
+                key = self.config.key_for(name)
+                self.add(name, text)
+                if mode is Mode.NONE:
+                    consequence = f"so {self.family.title} sends without TLS"
+                elif mode is not target and mode is not None:
+                    consequence = f"so {self.family.title} uses {mode.value}"
+                else:
+                    consequence = f"and {self.family.title}'s default does not fit"
+                self.finding("MM107", None, f"{key} is missing, {consequence}; MailPace on port {port} needs {key}={text}")
+
+    def plan_switches(self) -> None:
+        for name, switch in self.family.switches.items():
+            ok = switch.is_ok(self.value(name))
+            if ok is not False:
+                continue
+            text = self.spell(switch.write)
+            setting = self.config.get(name)
+            if setting is not None:
+                self.set_value(name, text)
+                self.finding("MM109", setting, f"{setting.key}={setting.value}: SMTP with login needs {text}")
+            else:
+                self.add(name, text)
+                self.finding("MM107", None, f"{self.config.key_for(name)} is missing: SMTP with login needs {text}")
+
+    def credential_for(self, file: FileInfo, form_kind: str) -> tuple[str, bool]:
+        """(value, is_the_token) a credential gets in `file` under the secret rules."""
+        if file.is_secrets_file:
+            return self.ctx.token_text, True
+        reference = self.family.form(form_kind).secret_reference
+        if reference:
+            return reference.format(var=self.ctx.token_env), False
+        return "", False
+
+    def credential_ok(self, value: str, file: FileInfo, wanted: str, is_token: bool) -> bool:
+        if value == wanted:
+            return True
+        if is_token:
+            # Without a token we cannot tell a correct one: user == password, not a provider's
+            # fixed user, counts as migrated.
+            return (
+                not self.ctx.token
+                and bool(value)
+                and value.lower() not in PROVIDER_USERS
+                and self.value("user") == self.value("password")
+            )
+        return not value.strip() or bool(_PLACEHOLDER.fullmatch(value.strip()))
+
+    def plan_credentials(self) -> None:
+        if not self.family.credentials_required:
+            return
+        user = self.value("user")
+        if user is not None and user.strip().lower() in PROVIDER_USERS:
+            self.finding(
+                "MM108", self.config.settings["user"],
+                f"username {user.strip()!r} is another provider's convention; MailPace's username is the API token",
+            )
+        for role in ("user", "password"):
+            setting = self.config.get(role)
+            if setting is None:
+                self.missing_credential(role)
+                continue
+            targets = self.targets(setting)
+            if not targets:
+                self.followup(
+                    f"{setting.env_ref} (read by {setting.key} in {self.config.file.display}) is not "
+                    f"defined in the repository: set it to the MailPace API token in deployment"
+                )
+            for target, file in targets:
+                self.plan_credential(role, target, file)
+
+    def plan_credential(self, role: str, setting: Setting, file: FileInfo) -> None:
+        wanted, is_token = self.credential_for(file, self.config.kind)
+        current = self._normal(setting.value)
+        if role == "password" or current == self.value("password"):
+            self.plan.secrets.add(current)
+        if file.tracked and role == "password" and current.strip() and not _PLACEHOLDER.fullmatch(current.strip()):
+            if current != wanted or is_token:
+                self.finding_at(file, "MM201", setting, f"{setting.key} holds a literal password in a file git tracks")
+        if self.credential_ok(current, file, wanted, is_token):
+            return
+        if is_token and self.ctx.token and self.value("user") == self.value("password") and current:
+            if providers.is_mailpace(self.value("host") or split_hostport(self.value("hostport") or "")[0] or ""):
+                self.finding_at(file, "MM108", setting, f"{setting.key} is not the MailPace API token given")
+        self.plan.changes.append(ValueChange(setting, file, wanted, secret=is_token))
+        self.plan.needs_token |= is_token and not self.ctx.token
+        if not is_token and not wanted:
+            self.followup(
+                f"{setting.key} ({file.display}): set it to the MailPace API token in deployment; "
+                "tracked files and templates never hold it"
+            )
+
+    def finding_at(self, file: FileInfo, code: str, setting: Setting, message: str) -> None:
+        self.plan.findings.append(Finding(code, file.display, setting.line, setting.col, message, True))
+
+    def missing_credential(self, role: str) -> None:
+        key = self.config.key_for(role)
+        if self.config.file.is_secrets_file:
+            self.add(role, self.ctx.token_text)
+            self.plan.needs_token |= not self.ctx.token
+            self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
+        else:
+            self.followup(f"{key}: set it to the MailPace API token in deployment")
+
+    def unresolved(self, role: str) -> ConfigPlan:
+        setting = self.config.settings.get(role) or self.config.settings.get("hostport")
+        self.plan.status = Status.ATTENTION
+        if setting is not None and setting.env_ref:
+            self.followup(
+                f"{setting.key} comes from {setting.env_ref}, which is not defined in the "
+                "repository: check its value in deployment"
+            )
+        return self.plan
+
+    def unknown_values(self, names: tuple[str, ...]) -> ConfigPlan:
+        for name in names:
+            setting = self.config.settings.get(name)
+            shown = setting.value if setting else ""
+            self.finding(
+                "MM006", setting,
+                f"{setting.key if setting else name}={shown!r}: {self.family.title} does not know this value; "
+                "fix it by hand, then run again",
+                fixable=False,
+            )
+        self.plan.status = Status.ATTENTION
+        return self.plan
+
+    def finish(self, host: str) -> ConfigPlan:
+        self.plan.provider = providers.provider_of(host) if host.strip() else None
+        if self.plan.has_edits:
+            self.plan.status = Status.MIGRATE
+        elif any(not f.fixable for f in self.plan.findings):
+            self.plan.status = Status.ATTENTION
+        else:
+            self.plan.status = Status.MAILPACE
+        return self.plan
+
+    # -- URLs --------------------------------------------------------------------------------
+
+    def run_url(self) -> ConfigPlan:
+        setting = self.config.settings["url"]
+        dialect = self.family.url
+        assert dialect is not None
+        raw = self.value("url")
+        if raw is None:
+            return self.unresolved("url")
+        if not raw.strip():
+            url = parse_url("smtp://")
+        else:
+            url = parse_url(raw)
+        if url is None:
+            self.finding("MM003", setting, f"{setting.key} is not a URL", fixable=False)
+            self.plan.status = Status.ATTENTION
+            return self.plan
+        provider_part, scheme = dialect.split_scheme(url.scheme)
+        if scheme in dialect.inactive or (provider_part is None and scheme not in dialect.ports and raw.strip()):
+            self.plan.status = Status.INACTIVE
+            self.followup(f"{setting.key} uses {url.scheme}://: mail is not sent over SMTP here; left alone")
+            return self.plan
+        host = url.host
+        if provider_part is None and self.left_local(host):
+            return self.plan
+        port = int(url.port) if url.port else dialect.ports.get(scheme, self.family.default_port)
+        slots = {"scheme": Slot(dialect.scheme, True, scheme)}
+        slots.update({n: Slot(spec, url.query_value(n) is not None, url.query_value(n)) for n, spec in dialect.query.items()})
+        reading = read_mode(self.family, slots, port)
+        if reading.unknown and provider_part is None:
+            return self.unknown_values(("url",))
+        target_port, target_mode = self.target(port, reading.mode)
+
+        new = url
+        if provider_part is not None:
+            self.finding("MM110", setting, f"{url.scheme}:// sends through {provider_part}; MailPace needs plain SMTP")
+            slots["scheme"] = Slot(dialect.scheme, True, None)
+        else:
+            self.url_findings(setting, url, port, target_port, reading.mode)
+        chosen = plan_slots(self.family, slots, target_mode, target_port)
+        if provider_part is not None and "scheme" not in chosen:
+            chosen["scheme"] = dialect.scheme.value_for(target_mode, must_indicate=False) or scheme
+        for name, value in chosen.items():
+            if name == "scheme":
+                new = SmtpUrl(str(value), new.userinfo, new.host, new.port, new.tail)
+            else:
+                new = new.with_query_value(name, self.spell(value))
+        new = SmtpUrl(new.scheme, new.userinfo, providers.MAILPACE_HOST, str(target_port), new.tail)
+        self.plan.provider = provider_part.title() if provider_part else providers.provider_of(host)
+        for target, file in self.targets(setting):
+            self.plan_url_target(target, file, new, url)
+        if self.plan.has_edits:
+            self.plan.status = Status.MIGRATE
+        else:
+            self.plan.status = Status.MAILPACE
+        return self.plan
+
+    def url_findings(self, setting: Setting, url: SmtpUrl, port: int, target_port: int, mode: Mode | None) -> None:
+        if providers.is_legacy_mailpace(url.host):
+            self.finding("MM102", setting, f"legacy MailPace host {url.host}: use {providers.MAILPACE_HOST}")
+        elif not providers.is_mailpace(url.host):
+            provider = providers.provider_of(url.host)
+            named = f"{provider} host" if provider else "host"
+            shown = url.host or "(empty)"
+            self.finding("MM101", setting, f"{setting.key}: {named} {shown} is not MailPace ({providers.MAILPACE_HOST})")
+        if mode is None:
+            self.finding("MM106", setting, f"{setting.key} asks for STARTTLS and implicit TLS at once")
+        elif mode is Mode.NONE:
+            self.finding("MM104", setting, f"{setting.key} sends without TLS; MailPace needs TLS before AUTH")
+        elif port != target_port:
+            self.port_finding(setting, port, target_port)
+
+    def plan_url_target(self, setting: Setting, file: FileInfo, new: SmtpUrl, old: SmtpUrl) -> None:
+        wanted, is_token = self.credential_for(file, self.config.kind)
+        if old.password:
+            self.plan.secrets.add(old.password)
+            if old.user == old.password:
+                self.plan.secrets.add(old.user)
+        if is_token:
+            current_ok = self.credential_ok(old.user or "", file, wanted, True) and self.credential_ok(
+                old.password or "", file, wanted, True
+            ) and old.user == old.password
+            if current_ok and old.userinfo is not None:
+                new = SmtpUrl(new.scheme, old.userinfo, new.host, new.port, new.tail)
+            else:
+                new = new.with_credentials(wanted, wanted)
+        else:
+            new = new.with_credentials(None, None)
+            if old.password and file.tracked:
+                self.finding_at(file, "MM201", setting, f"{setting.key} holds a literal password in a file git tracks")
+            if old.userinfo is not None or not new.userinfo:
+                self.followup(
+                    f"{setting.key} ({file.display}): set it in deployment with the MailPace API token "
+                    f"as user and password, for example {new.with_credentials(MASK, MASK).render()}"
+                )
+        text = new.render()
+        if text != setting.value:
+            self.plan.changes.append(ValueChange(setting, file, text, secret=is_token))
+            self.plan.needs_token |= is_token and not self.ctx.token
+
+
+def split_hostport(value: str) -> tuple[str, str | None]:
+    """`host:587`, `[::1]:25`, `host` → (host, port or None)."""
+    text = value.strip()
+    if text.startswith("["):
+        host, _, rest = text.partition("]")
+        return host + "]", rest[1:] if rest.startswith(":") else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, port
+    return text, None
+
+
+def plan_configuration(config: Configuration, ctx: PlanContext) -> ConfigPlan:
+    return _Planner(config, ctx).run()
+
+
+__all__ = ["MASK", "PlanContext", "plan_configuration", "target_port_mode", "read_mode", "Unknown"]

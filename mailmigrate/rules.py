@@ -1,0 +1,643 @@
+"""Family rules: loaded from `rules/*.yaml`, validated up front, compiled into frozen dataclasses.
+
+A family file says which keys a framework uses and what each one means (its role), how the
+family spells booleans and encryption modes, what a URL scheme means, the defaults the framework
+applies to missing keys, and where the family applies (the forms it is written in). Adding a
+family is adding a file. Every error in every rule file is collected and reported with file and
+key before anything is processed.
+
+Validated rule data is cached as JSON keyed by a hash of the rule files' bytes: parsing ~30 YAML
+files with a pure-Python parser on every pre-commit run would cost more than the rest of `check`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from mailmigrate import __version__
+from mailmigrate.model import Mode
+
+SCHEMA_VERSION = 1
+KINDS = ("env",)  # formats a form may target; grows as format handlers are added
+BASE_ROLES = ("host", "port", "hostport", "user", "password", "url")
+ANCHOR_ROLES = ("host", "hostport", "url")  # a configuration exists where one of these is set
+CREDENTIAL_ROLES = ("user", "password")
+
+TRUE_WORDS = frozenset({"true", "1", "yes", "on", "t", "y"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off", "f", "n", ""})
+# Spelling pairs: a file keeps its own spelling when a flag flips (Healthchecks accepts only
+# True/False; a `true` there stops the app).
+BOOLEAN_PAIRS: tuple[tuple[str, str], ...] = (
+    ("True", "False"),
+    ("true", "false"),
+    ("TRUE", "FALSE"),
+    ("1", "0"),
+    ("yes", "no"),
+    ("Yes", "No"),
+    ("YES", "NO"),
+    ("on", "off"),
+    ("On", "Off"),
+    ("ON", "OFF"),
+    ("y", "n"),
+    ("t", "f"),
+)
+
+
+class RuleError(Exception):
+    """One or more rule files are invalid. `errors` holds one "file: key: problem" line each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def parse_bool(value: str) -> bool | None:
+    lowered = value.strip().lower()
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    return None
+
+
+def spell_bool(value: bool, like: str | None, fallback: tuple[str, str]) -> str:
+    """Spell `value` the way `like` (an existing boolean in the same file) is spelled."""
+    if like is not None:
+        for pair in BOOLEAN_PAIRS:
+            if like in pair:
+                return pair[0] if value else pair[1]
+    return fallback[0] if value else fallback[1]
+
+
+@dataclass(frozen=True)
+class ModeSetting:
+    """A key (or URL part) whose value says something about how the session is encrypted.
+
+    Each value *indicates* a mode or nothing. The configuration's mode is then: implicit TLS if
+    anything indicates it, else STARTTLS if anything does, else "none" if anything does, else the
+    family's default. That "strongest indication wins" reading matches how the frameworks behave:
+    Spring goes implicit with `protocol: smtps` *or* `ssl.enable: true`; Nodemailer's
+    `secure: false` says nothing (it still upgrades with STARTTLS); Mastodon's
+    `SMTP_ENABLE_STARTTLS=auto` leaves the decision to the other keys.
+
+    bool: `when_true`/`when_false` give the indication of each value.
+    enum: spellings per mode; `auto` spellings mean "the port decides" (465: implicit, else
+    STARTTLS); `neutral` spellings indicate nothing. The first spelling of a list is written.
+    """
+
+    name: str
+    type: str  # "bool" or "enum"
+    when_true: Mode | None = None
+    when_false: Mode | None = None
+    spellings: Mapping[Mode, tuple[str, ...]] = field(default_factory=dict)
+    auto: tuple[str, ...] = ()
+    neutral: tuple[str, ...] = ()
+    default: str | bool | None = None  # what the framework assumes when the key is missing
+
+    def indication(self, value: str | bool | None, port: int | None) -> Mode | None | Unknown:
+        """The mode `value` indicates, None for no indication, UNKNOWN when not understood."""
+        if value is None:
+            if self.default is None:
+                return None
+            value = self.default
+        if self.type == "bool":
+            flag = value if isinstance(value, bool) else parse_bool(value)
+            if flag is None:
+                return UNKNOWN
+            return self.when_true if flag else self.when_false
+        text = str(value).strip().lower()
+        if text in self.auto:
+            return Mode.IMPLICIT if port == 465 else Mode.STARTTLS
+        if text in self.neutral:
+            return None
+        for mode, spelled in self.spellings.items():
+            if text in _lower(spelled):
+                return mode
+        return UNKNOWN
+
+    def compatible(self, indication: Mode | None | Unknown, target: Mode) -> bool:
+        return indication is None or indication == target
+
+    def value_for(self, target: Mode, *, must_indicate: bool) -> str | bool | None:
+        """A value compatible with `target` (indicating it when `must_indicate`); None if none."""
+        if self.type == "bool":
+            for flag in (True, False):
+                said = self.when_true if flag else self.when_false
+                if said == target:
+                    return flag
+            if must_indicate:
+                return None
+            for flag in (False, True):
+                if (self.when_true if flag else self.when_false) is None:
+                    return flag
+            return None
+        if self.spellings.get(target):
+            return self.spellings[target][0]
+        if self.auto:
+            return self.auto[0]
+        if not must_indicate and self.neutral:
+            return self.neutral[0]
+        return None
+
+
+class Unknown:
+    """A value the family's rule does not know (a typo, a template placeholder)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = Unknown()
+
+
+def _lower(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(i.lower() for i in items)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A key that must hold one of `ok` for SMTP mail with login to work (MAIL_MAILER=smtp,
+    SMTP_AUTH=true); a value in `inactive` means the app does not send over SMTP at all."""
+
+    name: str
+    type: str  # "bool" or "enum"
+    ok: tuple[str, ...] | bool
+    write: str | bool
+    inactive: tuple[str, ...] = ()
+    default: str | bool | None = None
+
+    def is_ok(self, value: str | None) -> bool | None:
+        """True/False; None when the key is missing and the framework default is unknown."""
+        if value is None:
+            if self.default is None:
+                return None
+            value = str(self.default).lower() if isinstance(self.default, bool) else self.default
+        if self.type == "bool":
+            return parse_bool(value) is self.ok
+        assert isinstance(self.ok, tuple)
+        return value.strip().lower() in _lower(self.ok)
+
+    def is_inactive(self, value: str | None) -> bool:
+        if value is None:
+            return False
+        if self.type == "bool":
+            flag = parse_bool(value)
+            return flag is not None and any(parse_bool(v) is flag for v in self.inactive)
+        return value.strip().lower() in _lower(self.inactive)
+
+
+@dataclass(frozen=True)
+class UrlDialect:
+    """What a family's SMTP URL means: scheme → mode, scheme → default port, query flags."""
+
+    scheme: ModeSetting
+    ports: Mapping[str, int]
+    query: Mapping[str, ModeSetting]
+    inactive: tuple[str, ...]  # schemes that do not send over SMTP (console://, null://)
+    provider_schemes: bool  # `sendgrid+smtp://` style (Symfony): the part before + names a provider
+
+    def split_scheme(self, scheme: str) -> tuple[str | None, str]:
+        """`sendgrid+smtp` → ("sendgrid", "smtp") when provider schemes apply."""
+        lowered = scheme.lower()
+        if self.provider_schemes and "+" in lowered:
+            head, _, tail = lowered.partition("+")
+            if head not in ("smtp", "smtps"):
+                return head, tail
+        return None, lowered
+
+
+@dataclass(frozen=True)
+class Form:
+    """Where a family applies: a file kind and the keys it uses there."""
+
+    kind: str
+    keys: Mapping[str, str]  # key → role
+    prefixes: tuple[str, ...] = ("",)
+    markers: tuple[str, ...] = ()  # keys that identify the family without having a role
+    secret_reference: str | None = None  # e.g. "${{ secrets.{var} }}"; None: no syntax for it
+
+    def primary_key(self, role: str) -> str:
+        for key, key_role in self.keys.items():
+            if key_role == role:
+                return key
+        raise KeyError(role)
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.keys.values())
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    title: str
+    source: str  # the rule file, for messages
+    priority: int
+    default_port: int
+    encryption_default: Mode | None  # None: the port decides (465 implicit, else STARTTLS)
+    port_465_implicit: bool  # the client goes implicit on 465 whatever its other keys say
+    encryption: Mapping[str, ModeSetting]
+    switches: Mapping[str, Switch]
+    url: UrlDialect | None
+    forms: Mapping[str, Form]
+    booleans: tuple[str, str]  # spelling for keys the tool adds when the file shows none
+    empty_values: tuple[str, ...]  # words the family reads as "not set" (Laravel's `null`)
+    credentials_required: bool  # the family logs in (user and password) when it sends
+
+    def form(self, kind: str) -> Form:
+        return self.forms[kind]
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    families: tuple[Family, ...]
+
+    def for_kind(self, kind: str) -> tuple[Family, ...]:
+        return tuple(f for f in self.families if kind in f.forms)
+
+    def keyword_pattern(self, kind: str) -> re.Pattern[bytes]:
+        """A cheap pre-filter: any key this kind's families use, as bytes, case-insensitive."""
+        words: set[str] = {"smtp"}
+        for family in self.for_kind(kind):
+            form = family.form(kind)
+            words.update(prefix + key for prefix in form.prefixes for key in form.keys)
+        return re.compile("|".join(sorted(map(re.escape, words))).encode(), re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+def default_rules_dir() -> Path:
+    """Inside an installed wheel the rules sit in the package; in a checkout, beside it."""
+    packaged = Path(__file__).resolve().parent / "rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def load_ruleset(rules_dir: Path | None = None, extra_files: Iterable[Path] = ()) -> Ruleset:
+    """Load, validate and compile every rule file. Raises RuleError naming every problem."""
+    rules_dir = rules_dir or default_rules_dir()
+    paths = sorted(rules_dir.glob("*.yaml")) + list(extra_files)
+    if not paths:
+        raise RuleError([f"{rules_dir}: no rule files found"])
+    blobs: list[tuple[Path, bytes]] = []
+    errors: list[str] = []
+    for path in paths:
+        try:
+            blobs.append((path, path.read_bytes()))
+        except OSError as exc:
+            errors.append(f"{path}: cannot read: {exc.strerror or exc}")
+    if errors:
+        raise RuleError(errors)
+    raw = _cached_raw(blobs)
+    if raw is None:
+        raw = _parse_and_validate(blobs)
+        _store_cache(blobs, raw)
+    return Ruleset(tuple(_compile(name, data) for name, data in raw))
+
+
+def _cache_key(blobs: list[tuple[Path, bytes]]) -> str:
+    digest = hashlib.sha256(f"{__version__}/{SCHEMA_VERSION}".encode())
+    for path, blob in blobs:
+        digest.update(path.name.encode() + b"\0" + blob + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("MAILMIGRATE_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mailmigrate"
+
+
+def _cached_raw(blobs: list[tuple[Path, bytes]]) -> list[tuple[str, dict[str, Any]]] | None:
+    try:
+        text = (_cache_dir() / f"rules-{_cache_key(blobs)}.json").read_text("utf-8")
+        data = json.loads(text)
+        return [(str(name), dict(body)) for name, body in data]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _store_cache(blobs: list[tuple[Path, bytes]], raw: list[tuple[str, dict[str, Any]]]) -> None:
+    # A cache we cannot write (read-only home in CI) only costs speed.
+    try:
+        directory = _cache_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"rules-{_cache_key(blobs)}.json"
+        temp = target.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(json.dumps(raw), "utf-8")
+        os.replace(temp, target)
+    except OSError:
+        pass
+
+
+def _parse_and_validate(blobs: list[tuple[Path, bytes]]) -> list[tuple[str, dict[str, Any]]]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    errors: list[str] = []
+    result: list[tuple[str, dict[str, Any]]] = []
+    seen: dict[str, str] = {}
+    for path, blob in blobs:
+        label = path.name
+        try:
+            data = yaml.load(blob.decode("utf-8"))
+        except (YAMLError, UnicodeDecodeError) as exc:
+            errors.append(f"{label}: not valid YAML: {str(exc).splitlines()[0]}")
+            continue
+        file_errors = validate_family(label, data)
+        if not file_errors:
+            name = data["family"]
+            if name in seen:
+                file_errors.append(f"{label}: family: '{name}' is already defined in {seen[name]}")
+            seen[name] = label
+        errors.extend(file_errors)
+        if not file_errors:
+            result.append((label, data))
+    if errors:
+        raise RuleError(errors)
+    return result
+
+
+_FAMILY_FIELDS = {
+    "family", "empty_values", "title", "description", "priority", "defaults", "booleans", "encryption",
+    "switches", "url", "forms", "credentials",
+}
+_MODE_NAMES = tuple(m.value for m in Mode)
+
+
+def validate_family(label: str, data: Any) -> list[str]:
+    """Every problem in one rule file's data, as "file: dotted.key: problem" lines."""
+    errors: list[str] = []
+
+    def err(key: str, problem: str) -> None:
+        errors.append(f"{label}: {key}: {problem}")
+
+    if not isinstance(data, dict):
+        return [f"{label}: the file must be a mapping with 'family', 'title' and 'forms'"]
+    for key in data:
+        if key not in _FAMILY_FIELDS:
+            err(str(key), f"unknown field (known: {', '.join(sorted(_FAMILY_FIELDS))})")
+    for key in ("family", "title"):
+        if not isinstance(data.get(key), str) or not data.get(key):
+            err(key, "required, a non-empty string")
+    if isinstance(data.get("family"), str) and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", data["family"]):
+        err("family", "use lower-case letters, digits and dashes")
+    if "priority" in data and not isinstance(data["priority"], int):
+        err("priority", "must be an integer")
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        err("defaults", "must be a mapping")
+    else:
+        for key in defaults:
+            if key not in ("port",):
+                err(f"defaults.{key}", "unknown default (known: port)")
+        port = defaults.get("port", 25)
+        if not isinstance(port, int) or not 0 < port < 65536:
+            err("defaults.port", "must be a port number")
+    booleans = data.get("booleans", ["True", "False"])
+    if not (isinstance(booleans, list) and len(booleans) == 2 and all(isinstance(b, str) for b in booleans)):
+        err("booleans", "must be a list of two strings: how true and false are spelled")
+    if "empty_values" in data and not _str_list(data["empty_values"]):
+        err("empty_values", "must be a list of strings")
+    if data.get("credentials", "required") not in ("required", "optional"):
+        err("credentials", "must be 'required' or 'optional'")
+
+    declared: set[str] = set()
+    encryption = data.get("encryption", {})
+    if not isinstance(encryption, dict):
+        err("encryption", "must be a mapping")
+        encryption = {}
+    for key in encryption:
+        if key not in ("default", "settings", "port_465_implicit"):
+            err(f"encryption.{key}", "unknown field (known: default, settings, port_465_implicit)")
+    if encryption.get("default", "none") not in (*_MODE_NAMES, "auto"):
+        err("encryption.default", f"must be one of {', '.join(_MODE_NAMES)}, auto")
+    if not isinstance(encryption.get("port_465_implicit", False), bool):
+        err("encryption.port_465_implicit", "must be true or false")
+    settings = encryption.get("settings", {})
+    if not isinstance(settings, dict):
+        err("encryption.settings", "must be a mapping of setting name to its meaning")
+        settings = {}
+    for name, spec in settings.items():
+        _validate_mode_setting(f"encryption.settings.{name}", spec, err)
+        declared.add(str(name))
+
+    switches = data.get("switches", {})
+    if not isinstance(switches, dict):
+        err("switches", "must be a mapping")
+        switches = {}
+    for name, spec in switches.items():
+        _validate_switch(f"switches.{name}", spec, err)
+        declared.add(str(name))
+    clash = declared & set(BASE_ROLES)
+    for name in clash:
+        err(f"encryption.settings.{name}", "this name is a built-in role")
+
+    url = data.get("url")
+    if url is not None:
+        _validate_url(url, err)
+
+    forms = data.get("forms")
+    if not isinstance(forms, dict) or not forms:
+        err("forms", "required: at least one form (for example 'env') with its keys")
+        forms = {}
+    known_roles = set(BASE_ROLES) | declared
+    for kind, form in forms.items():
+        where = f"forms.{kind}"
+        if kind not in KINDS:
+            err(where, f"unknown kind (known: {', '.join(KINDS)})")
+            continue
+        if not isinstance(form, dict):
+            err(where, "must be a mapping with 'keys'")
+            continue
+        for key in form:
+            if key not in ("keys", "prefixes", "markers", "secret_reference"):
+                err(f"{where}.{key}", "unknown field (known: keys, prefixes, markers, secret_reference)")
+        keys = form.get("keys")
+        if not isinstance(keys, dict) or not keys:
+            err(f"{where}.keys", "required: a mapping of key name to role")
+            continue
+        roles_seen: set[str] = set()
+        for key, role in keys.items():
+            if not isinstance(key, str) or not key:
+                err(f"{where}.keys", f"key names must be strings, got {key!r}")
+            if role not in known_roles:
+                err(f"{where}.keys.{key}", f"unknown role {role!r} (known: {', '.join(sorted(known_roles))})")
+            roles_seen.add(str(role))
+        if "url" in roles_seen and url is None:
+            err(f"{where}.keys", "a key has the role 'url' but the family has no 'url' dialect")
+        if not roles_seen & set(ANCHOR_ROLES):
+            err(f"{where}.keys", "needs a key with role host, hostport or url")
+        for list_field in ("prefixes", "markers"):
+            value = form.get(list_field, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                err(f"{where}.{list_field}", "must be a list of strings")
+        ref = form.get("secret_reference")
+        if ref is not None and (not isinstance(ref, str) or "{var}" not in ref):
+            err(f"{where}.secret_reference", "must be a string containing {var}")
+    return errors
+
+
+def _validate_mode_setting(where: str, spec: Any, err: Any) -> None:
+    if not isinstance(spec, dict):
+        err(where, "must be a mapping with a type and what each value means")
+        return
+    kind = spec.get("type")
+    if kind not in ("bool", "enum"):
+        err(f"{where}.type", "must be 'bool' or 'enum'")
+        return
+    if kind == "bool":
+        allowed = ("type", "default", "when_true", "when_false")
+        for key in ("when_true", "when_false"):
+            if spec.get(key) is not None and spec[key] not in _MODE_NAMES:
+                err(f"{where}.{key}", f"must be one of {', '.join(_MODE_NAMES)} or null")
+        if spec.get("default") is not None and not isinstance(spec["default"], bool):
+            err(f"{where}.default", "must be true, false or null")
+    else:
+        allowed = ("type", "default", "auto", "neutral", *_MODE_NAMES)
+        for key in ("auto", "neutral", *_MODE_NAMES):
+            if key in spec and not _str_list(spec[key]):
+                err(f"{where}.{key}", "must be a list of spellings (the first one is written)")
+        if spec.get("default") is not None and not isinstance(spec["default"], str):
+            err(f"{where}.default", "must be a string or null")
+    for key in spec:
+        if key not in allowed:
+            err(f"{where}.{key}", f"unknown field (known: {', '.join(allowed)})")
+
+
+def _validate_switch(where: str, spec: Any, err: Any) -> None:
+    if not isinstance(spec, dict):
+        err(where, "must be a mapping with type, ok and write")
+        return
+    kind = spec.get("type")
+    if kind not in ("bool", "enum"):
+        err(f"{where}.type", "must be 'bool' or 'enum'")
+        return
+    for key in spec:
+        if key not in ("type", "ok", "write", "inactive", "default"):
+            err(f"{where}.{key}", "unknown field (known: type, ok, write, inactive, default)")
+    if kind == "bool":
+        if not isinstance(spec.get("ok"), bool):
+            err(f"{where}.ok", "must be true or false")
+    else:
+        if not _str_list(spec.get("ok")):
+            err(f"{where}.ok", "must be a list of accepted spellings")
+        if not isinstance(spec.get("write"), str):
+            err(f"{where}.write", "required: the spelling to write")
+    if "inactive" in spec and not _str_list(spec["inactive"]):
+        err(f"{where}.inactive", "must be a list of spellings")
+
+
+def _validate_url(url: Any, err: Any) -> None:
+    if not isinstance(url, dict):
+        err("url", "must be a mapping with 'scheme' and 'ports'")
+        return
+    for key in url:
+        if key not in ("scheme", "ports", "query", "inactive", "provider_schemes"):
+            err(f"url.{key}", "unknown field (known: scheme, ports, query, inactive, provider_schemes)")
+    scheme = url.get("scheme")
+    if not isinstance(scheme, dict):
+        err("url.scheme", "required: spellings per mode")
+    else:
+        _validate_mode_setting("url.scheme", {"type": "enum", **scheme}, err)
+    ports = url.get("ports", {})
+    if not isinstance(ports, dict) or not all(isinstance(v, int) for v in ports.values()):
+        err("url.ports", "must map scheme to default port")
+    query = url.get("query", {})
+    if not isinstance(query, dict):
+        err("url.query", "must map a query parameter to its meaning")
+    else:
+        for name, spec in query.items():
+            _validate_mode_setting(f"url.query.{name}", spec, err)
+    if "inactive" in url and not _str_list(url["inactive"]):
+        err("url.inactive", "must be a list of schemes")
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _mode_setting(name: str, spec: Mapping[str, Any]) -> ModeSetting:
+    def mode(value: Any) -> Mode | None:
+        return None if value is None else Mode(value)
+
+    return ModeSetting(
+        name=name,
+        type=spec.get("type", "enum"),
+        when_true=mode(spec.get("when_true")),
+        when_false=mode(spec.get("when_false")),
+        spellings={m: tuple(spec[m.value]) for m in Mode if spec.get(m.value)},
+        auto=_lower(spec.get("auto", [])),
+        neutral=_lower(spec.get("neutral", [])),
+        default=spec.get("default"),
+    )
+
+
+def _default_mode(value: str) -> Mode | None:
+    return None if value == "auto" else Mode(value)
+
+
+def _compile(label: str, data: Mapping[str, Any]) -> Family:
+    encryption = data.get("encryption", {})
+    url = data.get("url")
+    dialect = None
+    if url is not None:
+        dialect = UrlDialect(
+            scheme=_mode_setting("scheme", {"type": "enum", **url["scheme"]}),
+            ports={k.lower(): v for k, v in url.get("ports", {}).items()},
+            query={k: _mode_setting(k, v) for k, v in url.get("query", {}).items()},
+            inactive=_lower(url.get("inactive", [])),
+            provider_schemes=bool(url.get("provider_schemes", False)),
+        )
+    switches = {
+        name: Switch(
+            name=name,
+            type=spec["type"],
+            ok=spec["ok"] if isinstance(spec["ok"], bool) else tuple(spec["ok"]),
+            write=spec.get("write", spec["ok"]),
+            inactive=tuple(spec.get("inactive", [])),
+            default=spec.get("default"),
+        )
+        for name, spec in data.get("switches", {}).items()
+    }
+    forms = {
+        kind: Form(
+            kind=kind,
+            keys=dict(form["keys"]),
+            prefixes=tuple(form.get("prefixes", [""])),
+            markers=tuple(form.get("markers", [])),
+            secret_reference=form.get("secret_reference"),
+        )
+        for kind, form in data["forms"].items()
+    }
+    booleans = data.get("booleans", ["True", "False"])
+    return Family(
+        name=data["family"],
+        title=data["title"],
+        source=label,
+        priority=data.get("priority", 0),
+        default_port=data.get("defaults", {}).get("port", 25),
+        encryption_default=_default_mode(encryption.get("default", "none")),
+        port_465_implicit=bool(encryption.get("port_465_implicit", False)),
+        encryption={n: _mode_setting(n, s) for n, s in encryption.get("settings", {}).items()},
+        switches=switches,
+        url=dialect,
+        forms=forms,
+        booleans=(booleans[0], booleans[1]),
+        empty_values=_lower(data.get("empty_values", [])),
+        credentials_required=data.get("credentials", "required") == "required",
+    )
