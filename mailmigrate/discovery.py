@@ -103,10 +103,31 @@ def _git_view(root: Path, under: Path) -> _GitView | None:
     for entry in listed.split("\0"):
         if len(entry) > 2:
             (untracked if entry[0] == "?" else tracked).add(entry[2:])
-    ignored_env = {
-        p for p in ignored.split("\0") if p and not p.endswith("/") and kind_of(p.rsplit("/", 1)[-1]) == "env"
-    }
+    ignored_env: set[str] = set()
+    for entry in filter(None, ignored.split("\0")):
+        if not entry.endswith("/"):
+            if kind_of(entry.rsplit("/", 1)[-1]) == "env":
+                ignored_env.add(entry)
+        elif entry.rstrip("/").rsplit("/", 1)[-1] not in SKIP_DIRS:
+            # An ignored folder (`secrets/`) is listed whole: look inside it for env files.
+            ignored_env.update(_env_files_under(root, entry))
     return _GitView(frozenset(tracked), frozenset(untracked - tracked), frozenset(ignored_env - tracked))
+
+
+def _env_files_under(root: Path, folder: str) -> Iterator[str]:
+    for here, dirs, files in os.walk(root / folder):
+        dirs[:] = [d for d in dirs if _walkable(here, d)]
+        for name in files:
+            if kind_of(name) == "env":
+                yield Path(here, name).relative_to(root).as_posix()
+
+
+def _walkable(parent: str, name: str) -> bool:
+    return (
+        name not in SKIP_DIRS
+        and not name.endswith(".egg-info")
+        and not os.path.exists(os.path.join(parent, name, "pyvenv.cfg"))
+    )
 
 
 def _scan_directory(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
@@ -129,10 +150,7 @@ def _scan_directory(directory: Path, cwd: Path, result: Discovery) -> Iterator[F
 
 def _walk(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
     for here, dirs, files in os.walk(directory):
-        dirs[:] = sorted(
-            d for d in dirs
-            if d not in SKIP_DIRS and not d.endswith(".egg-info") and not os.path.exists(os.path.join(here, d, "pyvenv.cfg"))
-        )
+        dirs[:] = sorted(d for d in dirs if _walkable(here, d))
         for name in sorted(files):
             kind = kind_of(name)
             if kind is None:

@@ -8,7 +8,7 @@ Never prints and never raises for a problem in a user's file: every such problem
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,11 +71,18 @@ class RunResult:
 def analyse(paths: Iterable[Path], rules: Ruleset, options: RunOptions, cwd: Path | None = None) -> RunResult:
     """Plan a migration of everything under `paths` (raises UsageError for a bad PATH)."""
     found = discover(paths, cwd)
-    result = RunResult()
+    result = analyse_files(found.files, rules, options)
     result.findings.extend(Finding("MM001", shown, 1, 1, why) for shown, why in found.refused)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions) -> RunResult:
+    """Plan a migration of files already discovered (and classified by git)."""
+    result = RunResult()
     docs: list[tuple[FileInfo, Document]] = []
     patterns = {kind: rules.keyword_pattern(kind) for kind in formats.known_kinds()}
-    for info in found.files:
+    for info in files:
         doc = _read(info, patterns[info.kind], result.findings)
         if doc is not None:
             docs.append((info, doc))
@@ -104,7 +111,9 @@ def _read(info: FileInfo, keywords: re.Pattern[bytes], findings: list[Finding]) 
         return None
     # The cheap pass: a file that names no key of its kind is never parsed. NUL bytes are
     # checked first so a binary file with a config name is reported, not silently passed.
-    if b"\0" not in data and not keywords.search(data):
+    # Env files are always parsed: one holding only `POSTMARK_TOKEN=...` is where a
+    # `${POSTMARK_TOKEN}` elsewhere gets its value.
+    if b"\0" not in data and info.kind != "env" and not keywords.search(data):
         return None
     try:
         return decode(data)
@@ -229,8 +238,11 @@ def _verify(result: RunResult, rules: Ruleset, ctx: PlanContext) -> None:
         return
     for outcome in changed:
         assert outcome.new_text is not None
-        problem = formats.handler_for(outcome.file.kind).syntax_error(outcome.new_text)
-        if problem:
+        handler = formats.handler_for(outcome.file.kind)
+        # A line that was already invalid (and reported as MM003) is not the rewrite's fault.
+        new_problems = Counter(handler.syntax_errors(outcome.new_text)) - Counter(handler.syntax_errors(outcome.doc.text))
+        if new_problems:
+            problem = next(iter(new_problems))
             result.findings.append(Finding("MM005", outcome.file.display, 1, 1, f"the rewrite does not re-parse: {problem}"))
             result.blocked = True
     if result.blocked:

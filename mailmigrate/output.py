@@ -125,7 +125,7 @@ def scan_text(result: RunResult) -> str:
         out.append(f"{config.file.display}:{config.line}: {config.family.title}{scope}{provider} — {_STATUS_WORDS[plan.status]}")
         for role, setting in config.settings.items():
             origin = f"  (from ${setting.env_ref})" if setting.env_ref else ""
-            out.append(f"    {role:<10} {setting.key} = {_shown_value(plan, role)}{origin}")
+            out.append(f"    {role:<16} {setting.key} = {_shown_value(plan, role)}{origin}")
         if plan.target:
             out.append(f"    → smtp.mailpace.com:{plan.target[0]} {plan.target[1].value}")
     problems = [f for f in result.findings if f.code.startswith("MM0")]

@@ -164,6 +164,7 @@ class _Planner:
         self.ctx = ctx
         self.plan = ConfigPlan(configuration=config, status=Status.MIGRATE, provider=None)
         self.bool_like = self._bool_spelling()
+        self.on_mailpace = False  # the configuration already points at smtp.mailpace.com
 
     # -- values ------------------------------------------------------------------------------
 
@@ -233,6 +234,7 @@ class _Planner:
             return self.unresolved("host")
         if self.left_local(host):
             return self.plan
+        self.on_mailpace = providers.is_mailpace(host)
         port = self.parse_port(port_text)
         if port is None:
             return self.plan
@@ -396,10 +398,12 @@ class _Planner:
         if value == wanted:
             return True
         if is_token:
-            # Without a token we cannot tell a correct one: user == password, not a provider's
-            # fixed user, counts as migrated.
+            # Without a token we cannot tell a correct one: on a MailPace host, user == password
+            # (not a provider's fixed user) counts as migrated. Moving off another provider,
+            # its credentials are that provider's whatever they look like (Postmark's are equal).
             return (
                 not self.ctx.token
+                and self.on_mailpace
                 and bool(value)
                 and value.lower() not in PROVIDER_USERS
                 and self.value("user") == self.value("password")
@@ -455,6 +459,12 @@ class _Planner:
 
     def missing_credential(self, role: str) -> None:
         key = self.config.key_for(role)
+        # Kept in another env file (compose's `env_file: [app.env, secrets/app.env]`)?
+        elsewhere = [(s, f) for s, f in self.ctx.definitions(key) if f.path != self.config.file.path]
+        if elsewhere:
+            for setting, file in elsewhere:
+                self.plan_credential(role, setting, file)
+            return
         if self.config.file.is_secrets_file:
             self.add(role, self.ctx.token_text)
             self.plan.needs_token |= not self.ctx.token
@@ -520,7 +530,17 @@ class _Planner:
         host = url.host
         if provider_part is None and self.left_local(host):
             return self.plan
-        port = int(url.port) if url.port else dialect.ports.get(scheme, self.family.default_port)
+        self.on_mailpace = provider_part is None and providers.is_mailpace(host)
+        if provider_part is not None and providers.bridge_provider(provider_part) == "MailPace":
+            self.plan.provider = "MailPace"  # MailPace's own Symfony bridge: already migrated
+            self.plan.status = Status.MAILPACE
+            return self.plan
+        if url.port:
+            port = int(url.port)
+        elif provider_part is not None:  # a bridge's `@default` host: its port means nothing here
+            port = providers.MAILPACE_IMPLICIT_PORT if scheme == "smtps" else 587
+        else:
+            port = dialect.ports.get(scheme, self.family.default_port)
         slots = {"scheme": Slot(dialect.scheme, True, scheme)}
         slots.update({n: Slot(spec, url.query_value(n) is not None, url.query_value(n)) for n, spec in dialect.query.items()})
         reading = read_mode(self.family, slots, port)
@@ -530,7 +550,8 @@ class _Planner:
 
         new = url
         if provider_part is not None:
-            self.finding("MM110", setting, f"{url.scheme}:// sends through {provider_part}; MailPace needs plain SMTP")
+            named = providers.bridge_provider(provider_part)
+            self.finding("MM110", setting, f"{url.scheme}:// sends through {named}; MailPace needs plain SMTP")
             slots["scheme"] = Slot(dialect.scheme, True, None)
         else:
             self.url_findings(setting, url, port, target_port, reading.mode)
@@ -543,7 +564,7 @@ class _Planner:
             else:
                 new = new.with_query_value(name, self.spell(value))
         new = SmtpUrl(new.scheme, new.userinfo, providers.MAILPACE_HOST, str(target_port), new.tail)
-        self.plan.provider = provider_part.title() if provider_part else providers.provider_of(host)
+        self.plan.provider = providers.bridge_provider(provider_part) if provider_part else providers.provider_of(host)
         for target, file in self.targets(setting):
             self.plan_url_target(target, file, new, url)
         if self.plan.has_edits:

@@ -40,6 +40,15 @@ _PROVIDERS: tuple[tuple[str, str], ...] = (
 )
 _COMPILED = tuple((name, re.compile(pattern)) for name, pattern in _PROVIDERS)
 
+# Symfony Mailer bridge names (`sendgrid+smtp://`) → provider names.
+BRIDGES = {
+    "sendgrid": "SendGrid", "mailgun": "Mailgun", "ses": "Amazon SES", "postmark": "Postmark",
+    "sparkpost": "SparkPost", "mandrill": "Mandrill", "mailchimp": "Mandrill", "mailjet": "Mailjet",
+    "brevo": "Brevo", "sendinblue": "Brevo", "mailersend": "MailerSend", "resend": "Resend",
+    "mailtrap": "Mailtrap", "scaleway": "Scaleway TEM", "infobip": "Infobip", "postal": "Postal",
+    "azure": "Azure Communication Services", "mailpace": "MailPace", "gmail": "Gmail",
+}
+
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal"})
 CATCHERS = frozenset({"mailpit", "mailhog", "maildev", "mailcatcher", "smtp4dev", "inbucket"})
 
@@ -67,6 +76,10 @@ def provider_of(host: str) -> str | None:
         if pattern.fullmatch(name):
             return provider
     return None
+
+
+def bridge_provider(name: str) -> str:
+    return BRIDGES.get(name.lower(), name)
 
 
 def catcher_of(host: str) -> str | None:

@@ -36,8 +36,8 @@ class FormatHandler(Protocol):
 
     def render_addition(self, doc: Document, config: Configuration, key: str, value: str) -> Edit: ...
 
-    def syntax_error(self, text: str) -> str | None:
-        """None when `text` parses; else a short description of the first problem."""
+    def syntax_errors(self, text: str) -> list[str]:
+        """Every parse problem in `text`, as short descriptions that never quote values."""
         ...
 
 

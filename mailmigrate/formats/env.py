@@ -83,8 +83,8 @@ class EnvHandler:
             offset += len(raw)
             if binding.error:
                 line = doc.line_col(start + len(raw) - len(raw.lstrip()))[0]
-                shown = raw.strip()[:60]
-                found.append((Setting("", "", "", start, start, line, 1), f"invalid env line: `{shown}`"))
+                # The line's content is not shown: it may be a secret without its key.
+                found.append((Setting("", "", "", start, start, line, 1), "not a `KEY=value` line; python-dotenv cannot read it"))
                 continue
             if binding.key is None:
                 continue  # blank line or comment
@@ -196,13 +196,15 @@ class EnvHandler:
         lead = "" if at == 0 or doc.text[at - 1] in "\r\n" else newline
         return Edit(at, at, f"{lead}{export}{key}{sep}{_quoted(value, quote)}{newline}")
 
-    def syntax_error(self, text: str) -> str | None:
+    def syntax_errors(self, text: str) -> list[str]:
         from dotenv.parser import parse_stream
 
-        for binding in parse_stream(io.StringIO(text, newline="")):
-            if binding.error:
-                return f"invalid env line: `{binding.original.string.strip()[:60]}`"
-        return None
+        # Only the line's shape is named, never its content: an invalid line may hold a secret.
+        return [
+            f"invalid env line ({len(binding.original.string.strip())} characters)"
+            for binding in parse_stream(io.StringIO(text, newline=""))
+            if binding.error
+        ]
 
 
 def _line_end(text: str, offset: int) -> int:
