@@ -174,6 +174,7 @@ def migrate(
     )
     from mailmigrate import output
     from mailmigrate.diff import unified_diff
+    from mailmigrate.planner import MASK
 
     problems = [f for f in result.findings if not f.fixable]
     if result.blocked:
@@ -181,9 +182,18 @@ def migrate(
         out.err("mailmigrate: a rewrite failed its checks (MM005); nothing was written.")
         raise typer.Exit(1)
     if not write:
+        masked_files = []
         for outcome in result.changed_files:
             assert outcome.new_text is not None
-            out.out(unified_diff(outcome.file.display, outcome.doc.text, outcome.new_text))
+            diff = unified_diff(outcome.file.display, outcome.doc.text, outcome.new_text)
+            if out.mask(diff) != diff or MASK in diff:
+                masked_files.append(outcome.file.display)
+            out.out(diff)
+        if masked_files:
+            out.err(
+                f"Lines holding a secret are masked in the diff of {', '.join(masked_files)}: "
+                "`git apply` cannot apply those hunks; use --write."
+            )
         if problems:
             out.err(output.findings_concise(problems))
         out.err(output.migrate_summary(result, None, has_token=token is not None))

@@ -54,6 +54,8 @@ def digest_of(data: bytes) -> str:
 
 
 def decode(data: bytes) -> Document:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DocumentError("MM002", "UTF-16 text: mailmigrate edits UTF-8 files only; convert it to UTF-8")
     nul = data.find(b"\0")
     if nul >= 0:
         raise DocumentError("MM002", f"binary content (NUL byte at offset {nul})")

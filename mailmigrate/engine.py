@@ -90,7 +90,7 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     ctx = _context(options, located)
     result.plans = _plan_all(located, ctx)
     result.files = [FileOutcome(info, doc) for info, doc, _ in located]
-    _collect_secrets(result, options)
+    _collect_secrets(result, options, located)
     edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.findings)
     for outcome in result.files:
         wanted = edits.get(outcome.file.path)
@@ -175,12 +175,13 @@ def _suppressed(plan: ConfigPlan, doc: Document) -> bool:
     return False
 
 
-def _collect_secrets(result: RunResult, options: RunOptions) -> None:
+def _collect_secrets(result: RunResult, options: RunOptions, located: list[tuple[FileInfo, Document, Located]]) -> None:
     """Every password the run has seen, whatever the planner decided about its configuration."""
     from mailmigrate.smtpurl import parse_url
 
     if options.token:
         result.secrets.add(options.token)
+    result.secrets.update(value for _, _, found in located for value in found.sensitive)
     for plan in result.plans:
         result.secrets.update(plan.secrets)
         settings = plan.configuration.settings

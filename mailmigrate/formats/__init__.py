@@ -25,6 +25,9 @@ class Located:
     # be followed to where they are written.
     definitions: list[Setting] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # Values that must never be printed even as diff context: other credentials in the file
+    # (DB_PASSWORD, APP_KEY) and lines the parser could not read (they may be bare secrets).
+    sensitive: list[str] = field(default_factory=list)
 
 
 class FormatHandler(Protocol):

@@ -34,6 +34,7 @@ _SINGLE = re.compile(r"'((?:\\'|[^'])*)'")
 _DOUBLE = re.compile(r'"((?:\\"|[^"])*)"')
 _UNQUOTED = re.compile(r"[^\r\n]*")
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)")
+_SENSITIVE_KEY = re.compile(r"PASS|SECRET|TOKEN|_KEY$|^KEY$|APIKEY|API_KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
 _NEEDS_QUOTES = re.compile(r"[\s#'\"\\]|^$")
 
 NO_EQUALS = "="  # Setting.quote for a bare `KEY` line: writing a value adds the "="
@@ -57,7 +58,10 @@ class EnvHandler:
         for setting, problem in self._bindings(doc):
             if problem is not None:
                 located.findings.append(Finding("MM003", file.display, setting.line, 1, problem))
+                located.sensitive.append(doc.line_text(setting.line).strip())
                 continue
+            if _SENSITIVE_KEY.search(setting.key):
+                located.sensitive.append(setting.value)
             if setting.key in settings:
                 first = settings[setting.key]
                 located.findings.append(

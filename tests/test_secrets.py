@@ -1,0 +1,119 @@
+"""No command or output format ever shows the token or a password found in the files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import make_repo
+from mailmigrate.cli import app
+from mailmigrate.masking import Masker
+
+TOKEN = "sentinel-token-4f1d0c2a-93b7"
+PASSWORDS = ["sentinel-pw-sendgrid-77", "sentinel-pw-mailgun@88/!", "sentinel-pw-url-99", "sentinel-pw-tracked-11"]
+
+
+def _repo(tmp_path: Path) -> Path:
+    return make_repo(
+        tmp_path / "r",
+        tracked={
+            ".gitignore": ".env\n.env.local\n",
+            ".env.example": f"EMAIL_HOST=smtp.gmail.com\nEMAIL_HOST_USER=me@gmail.com\nEMAIL_HOST_PASSWORD={PASSWORDS[3]}\n",
+        },
+        untracked={
+            ".env": f"EMAIL_HOST=smtp.sendgrid.net\nEMAIL_PORT=587\nEMAIL_HOST_USER=apikey\nEMAIL_HOST_PASSWORD='{PASSWORDS[0]}'\n"
+            f"MAIL_SERVER=smtp.mailgun.org\nMAIL_USERNAME=pm\nMAIL_PASSWORD=\"{PASSWORDS[1]}\"\n"
+            # user == password (Postmark style): the username is a secret too
+            f"SMTP_SERVER=smtp.postmarkapp.com\nSMTP_LOGIN={PASSWORDS[2]}x\nSMTP_PASSWORD={PASSWORDS[2]}x\n",
+            ".env.local": "EMAIL_URL=smtp+tls://u:sentinel-pw-url-99%21@smtp.mailgun.org:587\n"
+            "BROKEN LINE sentinel-pw-broken-00\n",
+        },
+    )
+
+
+SENTINELS = [TOKEN, *PASSWORDS, "sentinel-pw-url-99!", "sentinel-pw-url-99%21", "sentinel-pw-broken-00"]
+
+COMMANDS = [
+    ["scan"], ["scan", "--format", "json"],
+    ["check"], ["check", "--format", "json"], ["check", "--format", "github"],
+    ["migrate"], ["migrate", "--port", "465"], ["migrate", "--write"], ["migrate", "--write"],
+]
+
+
+def _assert_clean(text: str, where: str) -> None:
+    for sentinel in SENTINELS:
+        assert sentinel not in text, f"{sentinel!r} shown in {where}"
+
+
+def test_every_command_and_format_masks_secrets(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    for args in COMMANDS:
+        result = CliRunner().invoke(app, [*args, str(repo)], env={"MAILPACE_API_TOKEN": TOKEN})
+        assert result.exit_code in (0, 1), (args, result.output)
+        _assert_clean(result.stdout, f"stdout of {args}")
+        _assert_clean(result.stderr, f"stderr of {args}")
+    assert TOKEN in (repo / ".env").read_text(), "the secrets file did get the token"
+    assert TOKEN not in (repo / ".env.example").read_text()
+
+
+def test_token_from_stdin_and_error_paths_mask_it(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    result = CliRunner().invoke(app, ["migrate", str(repo), "--token-stdin"], input=TOKEN + "\n", env={"MAILPACE_API_TOKEN": ""})
+    _assert_clean(result.stdout + result.stderr, "--token-stdin dry run")
+    result = CliRunner().invoke(app, ["migrate", str(tmp_path / "missing")], env={"MAILPACE_API_TOKEN": TOKEN})
+    assert result.exit_code == 2
+    _assert_clean(result.stdout + result.stderr, "usage error")
+
+
+def test_internal_errors_show_no_traceback_and_no_secret(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    # A crash inside the engine (simulated by a sitecustomize that breaks the planner) must
+    # end with exit 2, one line, and no local variables or secrets.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import mailmigrate.planner as p\n"
+        "def boom(config, ctx):\n"
+        f"    raise RuntimeError('exploded with ' + {TOKEN!r})\n"
+        "p.plan_configuration = boom\n"
+        "import mailmigrate.engine as e\n"
+        "e.plan_configuration = boom\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mailmigrate", "check", str(repo)],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(hook), "MAILPACE_API_TOKEN": TOKEN},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "internal error (RuntimeError)" in done.stderr
+    assert "Traceback" not in done.stderr
+    _assert_clean(done.stdout + done.stderr, "internal error")
+
+
+def test_literal_password_in_tracked_file_is_flagged(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["check", str(_repo(tmp_path))], env={"MAILPACE_API_TOKEN": TOKEN})
+    assert ".env.example:3:1: MM201 EMAIL_HOST_PASSWORD holds a literal password in a file git tracks" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "secret", ["abcd1234", "p@ss word/+%", "x" * 64],
+)
+def test_masker_hides_plain_url_encoded_and_base64_forms(secret: str) -> None:
+    import base64
+    from urllib.parse import quote
+
+    mask = Masker([secret])
+    payload = base64.b64encode(("\0" + secret + "\0" + secret).encode()).decode()
+    plain = f"before {secret} after {quote(secret, safe='')} auth {payload}"
+    masked = mask(plain)
+    assert secret not in masked and quote(secret, safe="") not in masked
+    assert "before ******** after ******** auth ********" == masked
+
+
+def test_masker_leaves_short_and_placeholder_values_alone() -> None:
+    mask = Masker(["no", "", "true", "null"])
+    assert mask("no true null") == "no true null"
