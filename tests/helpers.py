@@ -42,7 +42,9 @@ def run_file(
     result = analyse_files([info], rules(), options)
     assert not result.blocked, [f.message for f in result.findings if f.code == "MM005"]
     outcome = next((o for o in result.files if o.file.path == path), None)
-    new = outcome.new_text if outcome and outcome.new_text is not None else text
+    if outcome is None or outcome.new_text is None:
+        return text, result
+    new = outcome.doc.encode(outcome.new_text).decode("utf-8")  # with its BOM, as written
     return new, result
 
 

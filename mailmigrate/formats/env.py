@@ -183,6 +183,9 @@ class EnvHandler:
             return Edit(setting.start, setting.end, value)
         if setting.quote == "'":  # cannot be written single-quoted: switch to double quotes
             return Edit(setting.start - 1, setting.end + 1, '"' + _escape_double(value) + '"')
+        if not value and re.match(r"[^\S\r\n]+#", doc.text[setting.end:]):
+            # `KEY=  # note` would read as the value "# note": an empty value needs quotes here.
+            return Edit(setting.start, setting.end, '""')
         return Edit(setting.start, setting.end, _quoted(value, ""))
 
     def render_addition(self, doc: Document, config: Configuration, key: str, value: str) -> Edit:
