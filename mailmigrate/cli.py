@@ -51,7 +51,12 @@ class Port(str, Enum):
 
 PathsArg = Annotated[
     list[Path] | None,
-    typer.Argument(help="Directories or files to look at (default: the current directory).", show_default=False),
+    # No `exists`/`readable` checks here: a missing PATH is our usage error (exit 2) and an
+    # unreadable file is a finding (MM001), the same whether it is named or found in a folder.
+    typer.Argument(
+        help="Directories or files to look at (default: the current directory).",
+        show_default=False, exists=False, readable=False, resolve_path=False,
+    ),
 ]
 
 
@@ -61,10 +66,10 @@ class _Output:
     def __init__(self) -> None:
         self.mask: Callable[[str], str] = lambda text: text  # until a run has seen secrets
 
-    def use_secrets(self, secrets: set[str]) -> None:
+    def use_secrets(self, secrets: set[str], token: str | None) -> None:
         from mailmigrate.masking import Masker
 
-        self.mask = Masker(secrets)
+        self.mask = Masker(secrets, always=[token] if token else [])
 
     def out(self, text: str) -> None:
         if text:
@@ -110,7 +115,8 @@ def _analyse(out: _Output, paths: list[Path] | None, **options: object):  # type
         result = analyse(paths or [Path(".")], rules, RunOptions(**options))  # type: ignore[arg-type]
     except UsageError as exc:
         out.fail(str(exc))
-    out.use_secrets(result.secrets | ({str(options["token"])} if options.get("token") else set()))
+    token = options.get("token")
+    out.use_secrets(result.secrets, token if isinstance(token, str) else None)
     return result
 
 
@@ -185,7 +191,8 @@ def migrate(
         masked_files = []
         for outcome in result.changed_files:
             assert outcome.new_text is not None
-            diff = unified_diff(outcome.file.display, outcome.doc.text, outcome.new_text)
+            bom = "\ufeff" if outcome.doc.bom else ""  # git apply compares the first line with it
+            diff = unified_diff(outcome.file.display, bom + outcome.doc.text, bom + outcome.new_text)
             if out.mask(diff) != diff or MASK in diff:
                 masked_files.append(outcome.file.display)
             out.out(diff)
@@ -197,7 +204,9 @@ def migrate(
         if problems:
             out.err(output.findings_concise(problems))
         out.err(output.migrate_summary(result, None, has_token=token is not None))
-        raise typer.Exit(1 if result.changed_files or problems else 0)
+        # The contract: 1 when anything would change, 0 when nothing would. Findings that need
+        # a person are listed above (and `check` fails on them).
+        raise typer.Exit(1 if result.changed_files else 0)
     if result.needs_token and result.changed_files:
         out.fail(
             f"a secrets file needs the MailPace API token: set ${TOKEN_VARIABLE} or pass --token-stdin; nothing was written"

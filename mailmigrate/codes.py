@@ -169,6 +169,24 @@ CODES: tuple[Code, ...] = (
         "Safe: the DSN is rebuilt with MailPace's host, port and credentials.",
     ),
     Code(
+        "MM111",
+        "set-in-deployment",
+        "A setting that must change reads an environment variable (`${SMTP_HOST}`) that no file in "
+        "the repository defines, and has no default to rewrite.",
+        "The value lives where the app is deployed; mailmigrate cannot change it there.",
+        "EMAIL_HOST=${SMTP_HOST}\n(reported: set SMTP_HOST=smtp.mailpace.com in deployment)",
+        "No fix in the repository: set the variable where the app runs.",
+    ),
+    Code(
+        "MM112",
+        "shared-setting-conflict",
+        "Two configurations read the same key (two apps sharing one env file) and need different "
+        "values in it.",
+        "Whichever value is written, one of the apps would not log in.",
+        "SMTP_PORT=587   # Mastodon wants 587; Outline (SMTP_SECURE defaults to true) wants 465",
+        "Neither configuration is changed; give each app its own key (Outline: SMTP_SECURE=false).",
+    ),
+    Code(
         "MM201",
         "literal-secret-in-tracked-file",
         "An SMTP password (or the token) is written literally in a file that git tracks.",

@@ -1,9 +1,15 @@
 """Which files a run looks at, and what git says about each.
 
 Inside git: tracked files, untracked files git does not ignore, and ignored env files (that is
-where secrets live). Outside git: a walk that skips VCS folders, virtual environments,
-node_modules and build output. Files named on the command line are taken as given (pre-commit
-passes names), but still classified by name: a file of no known kind is not an error.
+where secrets live), also inside ignored folders. Outside git: a walk that skips VCS folders,
+virtual environments, node_modules and build output. Files named on the command line are taken
+as given (pre-commit passes names), but still classified by name: a file of no known kind is
+not an error.
+
+Git status decides where the token may be written, so it is never guessed: when git cannot read
+a repository (not installed, "dubious ownership"), the run stops instead of treating tracked
+files as secrets files. A symbolic link is treated as the file it points to, with that file's
+git status, so a tracked file cannot receive the token through an ignored link.
 
 Only names are looked at here; reading and the keyword pass happen in the engine.
 """
@@ -12,7 +18,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +31,12 @@ SKIP_DIRS = frozenset({
     "target", "_build", ".next", ".nuxt", "bower_components", ".terraform", ".cache",
 })
 
+# rel path (to the git root) → (tracked, ignored); None outside git
+Status = Callable[[str], tuple[bool, bool]]
+
 
 class UsageError(Exception):
-    """A mistake in how mailmigrate was called (exit 2)."""
+    """A mistake in how mailmigrate was called, or a repository git cannot read (exit 2)."""
 
 
 @dataclass
@@ -45,24 +54,26 @@ class _GitView:
     untracked: frozenset[str]  # not ignored
     ignored_env: frozenset[str]  # ignored env files: the secrets files
 
+    def status(self, rel: str) -> tuple[bool, bool]:
+        return rel in self.tracked, rel in self.ignored_env
+
 
 def discover(paths: Iterable[Path], cwd: Path | None = None) -> Discovery:
     cwd = (cwd or Path.cwd()).resolve()
     result = Discovery()
     seen: set[Path] = set()
     explicit: list[Path] = []
+    found: list[FileInfo] = []
     for given in paths:
-        path = (cwd / given) if not given.is_absolute() else given
+        path = given if given.is_absolute() else cwd / given
         if not path.exists() and not path.is_symlink():
             raise UsageError(f"{given}: no such file or directory")
         if path.is_dir():
-            for info in _scan_directory(path.resolve(), cwd, result):
-                if info.path not in seen:
-                    seen.add(info.path)
-                    result.files.append(info)
+            found.extend(_scan_directory(path.resolve(), cwd, result))
         else:
             explicit.append(path)
-    for info in _classify_files(explicit, cwd, result):
+    found.extend(_classify_files(explicit, cwd, result))
+    for info in found:  # a file reached twice (a link and its target, overlapping PATHs) once
         if info.path not in seen:
             seen.add(info.path)
             result.files.append(info)
@@ -76,28 +87,49 @@ def display_path(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def _git(args: list[str], cwd: Path) -> str | None:
+def _git(args: list[str], cwd: Path, stdin: str | None = None) -> str:
+    """git's output; raises UsageError when git fails inside a repository."""
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, encoding="utf-8",
+            ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, encoding="utf-8",
             errors="surrogateescape", check=False,
         )
-    except OSError:  # git not installed: behave as outside git
-        return None
-    return done.stdout if done.returncode == 0 else None
+    except OSError as exc:
+        raise UsageError(f"{cwd}: cannot run git ({exc.strerror or exc})") from None
+    # check-ignore exits 1 when nothing matched: that is an answer, not a failure.
+    if done.returncode != 0 and not (args[0] == "check-ignore" and done.returncode == 1):
+        raise UsageError(f"{cwd}: git cannot read this repository: {_first_line(done.stderr)}")
+    return done.stdout
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0].removeprefix("fatal: ") if lines else "no message"
 
 
 def _git_root(directory: Path) -> Path | None:
-    out = _git(["rev-parse", "--show-toplevel"], directory)
-    return Path(out.strip()).resolve() if out else None
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=directory, capture_output=True, text=True, check=False
+        )
+    except OSError:
+        if any((parent / ".git").exists() for parent in (directory, *directory.parents)):
+            raise UsageError(
+                f"{directory} is inside a git repository but git is not installed: mailmigrate needs "
+                "git to tell tracked files (which never get the token) from secrets files"
+            ) from None
+        return None
+    if done.returncode == 0:
+        return Path(done.stdout.strip()).resolve()
+    if "not a git repository" in done.stderr:
+        return None
+    raise UsageError(f"{directory}: git cannot read this repository: {_first_line(done.stderr)}")
 
 
-def _git_view(root: Path, under: Path) -> _GitView | None:
+def _git_view(root: Path, under: Path) -> _GitView:
     rel = under.relative_to(root).as_posix() if under != root else "."
     listed = _git(["ls-files", "-z", "-c", "-o", "--exclude-standard", "-t", "--", rel], root)
     ignored = _git(["ls-files", "-z", "-o", "-i", "--exclude-standard", "--directory", "--", rel], root)
-    if listed is None or ignored is None:
-        return None
     tracked: set[str] = set()
     untracked: set[str] = set()
     for entry in listed.split("\0"):
@@ -132,20 +164,16 @@ def _walkable(parent: str, name: str) -> bool:
 
 def _scan_directory(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
     root = _git_root(directory)
-    view = _git_view(root, directory) if root else None
-    if root is None or view is None:
+    if root is None:
         yield from _walk(directory, cwd, result)
         return
+    view = _git_view(root, directory)
     for rel in sorted(view.tracked | view.untracked | view.ignored_env):
         kind = kind_of(rel.rsplit("/", 1)[-1])
-        if kind is None:
-            continue
-        info = _info(
-            root / rel, cwd, kind, tracked=rel in view.tracked, ignored=rel in view.ignored_env,
-            in_git=True, root=root, result=result,
-        )
-        if info is not None:
-            yield info
+        if kind is not None:
+            info = _info(root / rel, cwd, kind, root, view.status, result)
+            if info is not None:
+                yield info
 
 
 def _walk(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
@@ -153,59 +181,63 @@ def _walk(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
         dirs[:] = sorted(d for d in dirs if _walkable(here, d))
         for name in sorted(files):
             kind = kind_of(name)
-            if kind is None:
-                continue
-            info = _info(Path(here, name), cwd, kind, tracked=False, ignored=False, in_git=False, root=directory, result=result)
-            if info is not None:
-                yield info
+            if kind is not None:
+                info = _info(Path(here, name), cwd, kind, directory, None, result)
+                if info is not None:
+                    yield info
 
 
 def _classify_files(files: list[Path], cwd: Path, result: Discovery) -> Iterator[FileInfo]:
-    by_root: dict[Path | None, list[Path]] = {}
+    """Files named on the command line: git status asked for all of one repository at once."""
+    by_root: dict[Path | None, list[tuple[Path, str, Path]]] = {}
     for path in files:
-        if kind_of(path.name) is None:
+        kind = kind_of(path.name)
+        if kind is None:
             continue
-        by_root.setdefault(_git_root(path.parent.resolve()), []).append(path)
-    for root, paths in by_root.items():
-        tracked: set[str] = set()
-        ignored: set[str] = set()
+        real = _real_path(path, cwd, result)
+        if real is not None:
+            by_root.setdefault(_git_root(real.parent), []).append((path, kind, real))
+    for root, entries in by_root.items():
+        status: Status | None = None
         if root is not None:
-            rels = [_relative(p, root) for p in paths]
-            tracked = set(filter(None, (_git(["ls-files", "-z", "-c", "--", *rels], root) or "").split("\0")))
-            checked = subprocess.run(
-                ["git", "check-ignore", "-z", "--no-index", "--stdin"], cwd=root, input="\0".join(rels),
-                capture_output=True, text=True, check=False,
-            )
-            ignored = set(filter(None, checked.stdout.split("\0")))
-        for path, rel in zip(paths, [_relative(p, root) for p in paths] if root else [None] * len(paths)):
-            kind = kind_of(path.name)
-            assert kind is not None
-            info = _info(
-                path, cwd, kind, tracked=rel in tracked, ignored=rel in ignored and rel not in tracked,
-                in_git=root is not None, root=root or path.parent.resolve(), result=result,
-            )
+            rels = [real.relative_to(root).as_posix() for _, _, real in entries if real.is_relative_to(root)]
+            tracked = set(filter(None, _git(["ls-files", "-z", "-c", "--", *rels], root).split("\0")))
+            ignored = set(filter(None, _git(["check-ignore", "-z", "--no-index", "--stdin"], root, "\0".join(rels)).split("\0")))
+            status = lambda rel, t=tracked, i=ignored: (rel in t, rel in i and rel not in t)  # noqa: E731
+        for path, kind, real in entries:
+            info = _info(path, cwd, kind, root or real.parent, status, result)
             if info is not None:
                 yield info
 
 
-def _relative(path: Path, root: Path) -> str:
-    absolute = path if path.is_absolute() else path.resolve()
+def _real_path(path: Path, cwd: Path, result: Discovery, root: Path | None = None) -> Path | None:
+    """The file a path stands for (a symlink's target), or None when it cannot be followed."""
+    absolute = (path if path.is_absolute() else cwd / path).parent.resolve() / path.name
+    if not absolute.is_symlink():
+        return absolute if absolute.is_file() else None
+    shown = display_path(absolute, cwd)
     try:
-        return absolute.parent.resolve().joinpath(absolute.name).relative_to(root).as_posix()
-    except ValueError:
-        return absolute.as_posix()
-
-
-def _info(
-    path: Path, cwd: Path, kind: str, *, tracked: bool, ignored: bool, in_git: bool, root: Path, result: Discovery
-) -> FileInfo | None:
-    absolute = path.parent.resolve() / path.name
-    display = display_path(absolute, cwd)
-    if absolute.is_symlink():
-        target = absolute.resolve()
-        if not target.is_relative_to(root) or not target.is_file():
-            result.refused.append((display, "is a symbolic link to something outside the repository; not followed"))
-            return None
-    elif not absolute.is_file():
+        target = absolute.resolve(strict=True)
+    except FileNotFoundError:
+        result.refused.append((shown, "is a symbolic link to a file that does not exist"))
         return None
-    return FileInfo(absolute, display, kind, tracked, ignored, in_git)
+    except (RuntimeError, OSError):
+        result.refused.append((shown, "is a symbolic link loop"))
+        return None
+    if root is not None and not target.is_relative_to(root):
+        result.refused.append((shown, "is a symbolic link to a file outside the repository; not followed"))
+        return None
+    return target if target.is_file() else None
+
+
+def _info(path: Path, cwd: Path, kind: str, root: Path, status: Status | None, result: Discovery) -> FileInfo | None:
+    real = _real_path(path, cwd, result, root)
+    if real is None:
+        return None
+    if status is None:
+        return FileInfo(real, display_path(real, cwd), kind, tracked=False, ignored=False, in_git=False)
+    if not real.is_relative_to(root):
+        result.refused.append((display_path(path, cwd), "is outside the git repository it was named in"))
+        return None
+    tracked, ignored = status(real.relative_to(root).as_posix())
+    return FileInfo(real, display_path(real, cwd), kind, tracked=tracked, ignored=ignored and not tracked, in_git=True)

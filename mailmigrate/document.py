@@ -28,6 +28,7 @@ class Document:
     text: str
     bom: bool
     digest: str  # of the bytes read: a file that changed before writing is not overwritten
+    encoding: str = "utf-8"  # "latin-1" for files that are not UTF-8: every byte round-trips
 
     @property
     def newline(self) -> str:
@@ -35,7 +36,7 @@ class Document:
         return "\r\n" if index > 0 and self.text[index - 1] == "\r" else "\n"
 
     def encode(self, text: str | None = None) -> bytes:
-        body = (self.text if text is None else text).encode("utf-8")
+        body = (self.text if text is None else text).encode(self.encoding)
         return codecs.BOM_UTF8 + body if self.bom else body
 
     def line_col(self, offset: int) -> tuple[int, int]:
@@ -62,11 +63,13 @@ def decode(data: bytes) -> Document:
     bom = data.startswith(codecs.BOM_UTF8)
     body = data[len(codecs.BOM_UTF8):] if bom else data
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        offset = exc.start + (3 if bom else 0)
-        raise DocumentError("MM002", f"not UTF-8 text (byte 0x{body[exc.start]:02x} at offset {offset})") from None
-    return Document(text=text, bom=bom, digest=digest_of(data))
+        return Document(text=body.decode("utf-8"), bom=bom, digest=digest_of(data))
+    except UnicodeDecodeError:
+        if bom:
+            raise DocumentError("MM002", "starts with a UTF-8 BOM but is not UTF-8 text") from None
+    # A legacy 8-bit file (Latin-1, cp1252): decoding byte for byte keeps every byte we do not
+    # edit exactly as it was, whatever the real code page is.
+    return Document(text=body.decode("latin-1"), bom=False, digest=digest_of(data), encoding="latin-1")
 
 
 def read_document(path: Path) -> Document:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +91,7 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     result.plans = _plan_all(located, ctx)
     result.files = [FileOutcome(info, doc) for info, doc, _ in located]
     _collect_secrets(result, options, located)
-    edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.findings)
+    edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.secrets)
     for outcome in result.files:
         wanted = edits.get(outcome.file.path)
         if wanted:
@@ -176,60 +176,124 @@ def _suppressed(plan: ConfigPlan, doc: Document) -> bool:
 
 
 def _collect_secrets(result: RunResult, options: RunOptions, located: list[tuple[FileInfo, Document, Located]]) -> None:
-    """Every password the run has seen, whatever the planner decided about its configuration."""
-    from mailmigrate.smtpurl import parse_url
-
+    """Every credential the run has seen, whatever the planner decided about its configuration,
+    both as the application reads it and as it is written in the file (quotes and escapes
+    included): a diff shows the written form."""
     if options.token:
         result.secrets.add(options.token)
+    texts = {info.path: doc.text for info, doc, _ in located}
     result.secrets.update(value for _, _, found in located for value in found.sensitive)
+
+    def add(setting: Setting, file: FileInfo) -> None:
+        if setting.env_ref is None:  # `${VAR}` is a name, not a secret
+            result.secrets.add(setting.value)
+            text = texts.get(file.path)
+            if text is not None:
+                result.secrets.add(text[setting.start:setting.end])
+
     for plan in result.plans:
         result.secrets.update(plan.secrets)
-        settings = plan.configuration.settings
+        config = plan.configuration
+        settings = config.settings
         password = settings.get("password")
         if password is not None:
-            result.secrets.add(password.value)
+            add(password, config.file)
             user = settings.get("user")
             if user is not None and user.value == password.value:
-                result.secrets.add(user.value)
-        url = parse_url(settings["url"].value) if "url" in settings else None
-        if url is not None and url.password:
-            result.secrets.update({url.password, url.userinfo or ""})
-
-
-def _edits(
-    plans: list[ConfigPlan], outcomes: dict[Path, FileOutcome], findings: list[Finding]
-) -> dict[Path, list[Edit]]:
-    by_file: dict[Path, dict[tuple[int, int], Edit]] = defaultdict(dict)
-    inserts: dict[Path, list[Edit]] = defaultdict(list)
-    for plan in plans:
-        if plan.status is not Status.MIGRATE:
-            continue
+                add(user, config.file)
+        if "url" in settings:
+            result.secrets.update(url_credentials(settings["url"].value))
         for change in plan.changes:
-            outcome = outcomes.get(change.file.path)
-            if outcome is None:
+            if change.setting.role in ("password", "url") or change.secret:
+                add(change.setting, change.file)
+
+
+def url_credentials(value: str) -> set[str]:
+    """The userinfo of anything URL-shaped, parsed or not (`smtp://u:pa?ss@h` does not parse)."""
+    from mailmigrate.smtpurl import parse_url
+
+    found: set[str] = set()
+    url = parse_url(value)
+    if url is not None and url.password:
+        found.update({url.password, url.userinfo or ""})
+    scheme_end = value.find("://")
+    at = value.rfind("@")
+    if scheme_end >= 0 and at > scheme_end:
+        userinfo = value[scheme_end + 3:at]
+        found.add(userinfo)
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    return found
+
+
+def _edits(plans: list[ConfigPlan], outcomes: dict[Path, FileOutcome], secrets: set[str]) -> dict[Path, list[Edit]]:
+    """Render every planned change as a text edit. Two configurations that share a key (two
+    apps reading one env file) and need different values there are both left alone (MM112)."""
+    while True:
+        edits: dict[tuple[Path, object], tuple[int, Edit, bool]] = {}  # where → (plan, edit, secret)
+        conflicts: dict[int, str] = {}
+        for index, plan in enumerate(plans):
+            if plan.status is not Status.MIGRATE:
                 continue
+            for where, edit, key, secret in _plan_edits(plan, outcomes):
+                earlier = edits.get(where)
+                if earlier is not None and earlier[1].text != edit.text:
+                    conflicts[index] = conflicts[earlier[0]] = key
+                edits.setdefault(where, (index, edit, secret))
+        if not conflicts:
+            # A plan also relies on the keys it reads and leaves alone: another plan may not
+            # change them under it (Mastodon keeps SMTP_PORT=587, Outline wants 465 there).
+            for index, plan in enumerate(plans):
+                if plan.status is not Status.MIGRATE:
+                    continue
+                changed = {(c.file.path, (c.setting.start, c.setting.end)) for c in plan.changes}
+                for setting in plan.configuration.settings.values():
+                    where = (plan.configuration.file.path, (setting.start, setting.end))
+                    other = edits.get(where)
+                    if where not in changed and other is not None and other[0] != index:
+                        conflicts[index] = conflicts[other[0]] = setting.key
+        if not conflicts:
+            break
+        for index, key in conflicts.items():
+            _demote(plans[index], key)
+    result: dict[Path, list[Edit]] = defaultdict(list)
+    for (path, _), (_, edit, secret) in edits.items():
+        result[path].append(edit)
+        if secret:
+            secrets.add(edit.text)  # the token as written: quoted, escaped
+    return dict(result)
+
+
+def _plan_edits(
+    plan: ConfigPlan, outcomes: dict[Path, FileOutcome]
+) -> Iterator[tuple[tuple[Path, object], Edit, str, bool]]:
+    """(where, edit, key, holds the token) for each change and addition of a plan."""
+    for change in plan.changes:
+        outcome = outcomes.get(change.file.path)
+        if outcome is not None:
             edit = formats.handler_for(change.file.kind).render_value(outcome.doc, change.setting, change.new_value)
-            span = (change.setting.start, change.setting.end)
-            earlier = by_file[change.file.path].get(span)
-            if earlier is not None and earlier.text != edit.text:
-                # Two configurations want different values in one place (a variable shared by
-                # two families): keep the file as it is there and say so.
-                findings.append(
-                    Finding(
-                        "MM005", change.file.display, change.setting.line, change.setting.col,
-                        f"{change.setting.key} is used by two configurations that need different values; "
-                        "left unchanged",
-                    )
-                )
-                by_file[change.file.path][span] = Edit(edit.start, edit.end, outcome.doc.text[edit.start:edit.end])
-                continue
-            by_file[change.file.path][span] = edit
-        for addition in plan.additions:
-            config = addition.configuration
-            outcome = outcomes[config.file.path]
-            handler = formats.handler_for(config.kind)
-            inserts[config.file.path].append(handler.render_addition(outcome.doc, config, addition.key, addition.value))
-    return {path: list(by_file[path].values()) + inserts[path] for path in set(by_file) | set(inserts)}
+            yield (change.file.path, (change.setting.start, change.setting.end)), edit, change.setting.key, change.secret
+    for addition in plan.additions:
+        config = addition.configuration
+        outcome = outcomes[config.file.path]
+        edit = formats.handler_for(config.kind).render_addition(outcome.doc, config, addition.key, addition.value)
+        yield (config.file.path, ("add", addition.key)), edit, addition.key, addition.secret
+
+
+def _demote(plan: ConfigPlan, key: str) -> None:
+    config = plan.configuration
+    setting = next((s for s in config.settings.values() if s.key == key), None)
+    plan.status = Status.ATTENTION
+    plan.changes.clear()
+    plan.additions.clear()
+    plan.needs_token = False
+    plan.findings = [
+        Finding(
+            "MM112", config.file.display, setting.line if setting else config.line, setting.col if setting else 1,
+            f"{key} is shared with another configuration that needs a different value; "
+            f"{config.family.title} was left unchanged",
+        )
+    ]
 
 
 def _verify(result: RunResult, rules: Ruleset, ctx: PlanContext) -> None:

@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+_NOT_ENV_SUFFIXES = tuple(
+    "." + ext
+    for ext in (
+        "yml yaml json js mjs cjs ts tsx jsx py toml ini cfg conf sh bash zsh fish ps1 md rst txt "
+        "php rb go rs java kt xml html properties j2 jinja jinja2 erb lock bak swp orig"
+    ).split()
+)
 _ENV_NAMES = frozenset({".env", ".envrc", ".flaskenv", "env", "dotenv", "env.example", "env.sample"})
 
 
@@ -16,6 +23,8 @@ def is_env_name(name: str) -> bool:
     lowered = name.lower()
     if lowered in _ENV_NAMES:
         return True
+    if lowered.endswith(_NOT_ENV_SUFFIXES):
+        return False  # docker-compose.env.yml, config.env.js: another format's file
     if lowered.startswith((".env.", ".env-", ".env_")):
         return True
     return lowered.endswith(".env") or ".env." in lowered

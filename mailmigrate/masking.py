@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
@@ -11,18 +12,23 @@ from urllib.parse import quote, quote_plus
 from mailmigrate.planner import MASK
 
 # Shorter values are too likely to be ordinary words or flags ("no", "123") to replace blindly.
-MIN_SECRET_LENGTH = 4
+MIN_SECRET_LENGTH = 3
 _NOT_SECRETS = frozenset({"none", "null", "true", "false", "changeme", "password", "secret"})
 
 
 class Masker:
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), always: Iterable[str] = ()) -> None:
+        """`secrets`: values found in files; `always`: the token, masked whatever its length."""
         variants: set[str] = set()
-        for secret in secrets:
-            secret = secret.strip()
-            if len(secret) < MIN_SECRET_LENGTH or secret.lower() in _NOT_SECRETS or secret == MASK:
+        forced = {s.strip() for s in always if s.strip()}
+        for secret in {s.strip() for s in secrets} | forced:
+            if secret not in forced and (len(secret) < MIN_SECRET_LENGTH or secret.lower() in _NOT_SECRETS):
+                continue
+            if secret == MASK:
                 continue
             variants.update({secret, quote(secret, safe=""), quote_plus(secret), _b64(secret)})
+            # As JSON output spells it (non-ASCII and backslashes escaped).
+            variants.add(json.dumps(secret)[1:-1])
             # An SMTP AUTH PLAIN payload carries the secret base64-encoded with NULs around it.
             variants.add(_b64(f"\0{secret}\0{secret}"))
         # Longest first, so a secret that contains another is replaced whole.

@@ -97,6 +97,18 @@ class Setting:
     quote: str = ""  # '', '"' or "'": how the value is quoted in the file
     env_ref: str | None = None  # the value is `${NAME}`: it comes from variable NAME
     env_default: str | None = None  # `${NAME:-default}`
+    default_span: tuple[int, int] | None = None  # where that default is written
+
+    def default_setting(self) -> Setting | None:
+        """The default of `${NAME:-default}` as a setting of its own, to edit in place."""
+        if self.default_span is None or self.env_default is None:
+            return None
+        start, end = self.default_span
+        return Setting(f"{self.key} (default of ${{{self.env_ref}}})", self.role, self.env_default,
+                       start, end, self.line, self.col, quote=RAW)
+
+
+RAW = "raw"  # Setting.quote of a value written inside another construct: replaced verbatim
 
 
 @dataclass
@@ -152,6 +164,7 @@ class Addition:
     configuration: Configuration
     key: str
     value: str
+    secret: bool = False  # the value is the token itself
 
 
 @dataclass

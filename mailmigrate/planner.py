@@ -165,27 +165,34 @@ class _Planner:
         self.plan = ConfigPlan(configuration=config, status=Status.MIGRATE, provider=None)
         self.bool_like = self._bool_spelling()
         self.on_mailpace = False  # the configuration already points at smtp.mailpace.com
+        # credentials left empty in tracked files: named in a follow-up when the config moves
+        self.deployment_credentials: list[str] = []
 
     # -- values ------------------------------------------------------------------------------
 
     def targets(self, setting: Setting) -> list[tuple[Setting, FileInfo]]:
-        """Where a setting's value is really written: the setting itself, or the definitions
-        of the variable it refers to."""
+        """Where a setting's value is really written: the setting itself, the env files that
+        define the variable it refers to, or else the default in `${VAR:-default}`."""
         if setting.env_ref is None:
             return [(setting, self.config.file)]
-        return self.ctx.definitions(setting.env_ref)
+        defined = [
+            (found, file)
+            for found, file in self.ctx.definitions(setting.env_ref)
+            # `EMAIL_HOST=${EMAIL_HOST:-smtp.sendgrid.net}` refers to the environment, not itself
+            if not (file.path == self.config.file.path and found.start == setting.start)
+        ]
+        if defined:
+            return defined
+        default = setting.default_setting()
+        return [(default, self.config.file)] if default is not None else []
 
     def value(self, role: str) -> str | None:
         """The effective value; None when it cannot be known here (set only in deployment)."""
         setting = self.config.get(role)
         if setting is None:
             return None
-        if setting.env_ref is None:
-            return self._normal(setting.value)
-        found = self.ctx.definitions(setting.env_ref)
-        if found:
-            return self._normal(found[0][0].value)
-        return None if setting.env_default is None else self._normal(setting.env_default)
+        targets = self.targets(setting)
+        return self._normal(targets[0][0].value) if targets else None
 
     def _normal(self, value: str) -> str:
         return "" if value.strip().lower() in self.family.empty_values else value
@@ -211,12 +218,20 @@ class _Planner:
 
     def set_value(self, role: str, value: str, *, secret: bool = False) -> None:
         setting = self.config.settings[role]
-        for target, file in self.targets(setting):
+        targets = self.targets(setting)
+        if not targets:
+            self.finding(
+                "MM111", setting,
+                f"{setting.key} comes from ${{{setting.env_ref}}}, which no file here defines: "
+                f"set it to {value} where the app is deployed",
+                fixable=False,
+            )
+        for target, file in targets:
             if target.value != value:
                 self.plan.changes.append(ValueChange(target, file, value, secret))
 
-    def add(self, role: str, value: str) -> None:
-        self.plan.additions.append(Addition(self.config, self.config.key_for(role), value))
+    def add(self, role: str, value: str, *, secret: bool = False) -> None:
+        self.plan.additions.append(Addition(self.config, self.config.key_for(role), value, secret))
 
     def followup(self, text: str) -> None:
         if text not in self.plan.followups:
@@ -234,7 +249,8 @@ class _Planner:
             return self.unresolved("host")
         if self.left_local(host):
             return self.plan
-        self.on_mailpace = providers.is_mailpace(host)
+        # The legacy OhMySMTP name is MailPace with the same tokens: only the host changes.
+        self.on_mailpace = providers.is_mailpace(host) or providers.is_legacy_mailpace(host)
         port = self.parse_port(port_text)
         if port is None:
             return self.plan
@@ -264,17 +280,19 @@ class _Planner:
             combined = self.value("hostport")
             if combined is None:
                 return None, None
-            host, port = split_hostport(combined)
-            return host, port
-        host = self.value("host")
+            return split_hostport(combined)
         port = self.value("port") if "port" in self.config.settings else None
-        return host, port
+        if "host" not in self.config.settings:
+            return "", port  # a preset (SMTP_SERVICE, MAIL_MAILER=mailgun) stands for the host
+        return self.value("host"), port
 
     def left_local(self, host: str) -> bool:
         if not host.strip():
             return False  # an empty host is a template waiting for values: filled in
         catcher = providers.catcher_of(host)
-        if catcher or (providers.is_loopback(host) and not self.ctx.include_local):
+        # --include-local covers the `localhost:25` placeholders templates commit, nothing else.
+        placeholder = providers.normalise_host(host) in ("localhost", "127.0.0.1")
+        if catcher or (providers.is_loopback(host) and not (self.ctx.include_local and placeholder)):
             self.plan.status = Status.LOCAL
             self.plan.provider = f"local ({catcher or host.strip()})"
             return True
@@ -285,6 +303,8 @@ class _Planner:
             if "port" in self.config.settings and self.value("port") is None:
                 self.unresolved("port")
                 return None
+            if text is not None:
+                return 0  # `EMAIL_PORT=` in a template: no port yet; the policy picks MailPace's
             return self.family.default_port
         if text.strip().isdigit() and 0 < int(text) < 65536:
             return int(text)
@@ -309,29 +329,36 @@ class _Planner:
     def plan_host(self, host: str, port: int, target_port: int) -> None:
         hostport = "hostport" in self.config.settings
         if not providers.is_mailpace(host):
-            setting = self.config.settings["hostport" if hostport else "host"]
+            setting = self.config.settings.get("hostport" if hostport else "host")
             provider = providers.provider_of(host)
             if providers.is_legacy_mailpace(host):
                 self.finding("MM102", setting, f"legacy MailPace host {host.strip()}: use {providers.MAILPACE_HOST}")
+            elif setting is None:
+                pass  # the MM107 for the missing host says it
             elif not host.strip():
                 self.finding("MM101", setting, f"{setting.key} is empty: MailPace's host will be filled in")
             else:
                 named = f"{provider} host" if provider else "host"
                 self.finding("MM101", setting, f"{named} {host.strip()} is not MailPace ({providers.MAILPACE_HOST})")
-        if hostport:
+        if not hostport and "host" not in self.config.settings:
+            self.add("host", providers.MAILPACE_HOST)
+            self.finding("MM107", None, f"{self.config.key_for('host')} is missing: MailPace's host is added")
+        elif hostport:
             wanted = f"{providers.MAILPACE_HOST}:{target_port}"
             if self.value("hostport") != wanted:
                 self.set_value("hostport", wanted)
                 if port != target_port:
                     self.port_finding(self.config.settings["hostport"], port, target_port)
             return
-        if not providers.is_mailpace(host) or host != host.strip():
+        elif not providers.is_mailpace(host) or host != host.strip():
             self.set_value("host", providers.MAILPACE_HOST)
-        if port != target_port:
-            setting = self.config.get("port")
-            if setting is not None:
+        port_setting = self.config.get("port")
+        if port_setting is not None and port == 0:
+            self.set_value("port", str(target_port))  # an empty EMAIL_PORT= in a template: fill it in
+        elif port != target_port:
+            if port_setting is not None:
                 self.set_value("port", str(target_port))
-                self.port_finding(setting, port, target_port)
+                self.port_finding(port_setting, port, target_port)
             else:
                 self.add("port", str(target_port))
                 self.finding(
@@ -441,6 +468,8 @@ class _Planner:
         if file.tracked and role == "password" and current.strip() and not _PLACEHOLDER.fullmatch(current.strip()):
             if current != wanted or is_token:
                 self.finding_at(file, "MM201", setting, f"{setting.key} holds a literal password in a file git tracks")
+        if not is_token and not wanted:
+            self.deployment_credentials.append(f"{setting.key} ({file.display})")
         if self.credential_ok(current, file, wanted, is_token):
             return
         if is_token and self.ctx.token and self.value("user") == self.value("password") and current:
@@ -448,11 +477,7 @@ class _Planner:
                 self.finding_at(file, "MM108", setting, f"{setting.key} is not the MailPace API token given")
         self.plan.changes.append(ValueChange(setting, file, wanted, secret=is_token))
         self.plan.needs_token |= is_token and not self.ctx.token
-        if not is_token and not wanted:
-            self.followup(
-                f"{setting.key} ({file.display}): set it to the MailPace API token in deployment; "
-                "tracked files and templates never hold it"
-            )
+
 
     def finding_at(self, file: FileInfo, code: str, setting: Setting, message: str) -> None:
         self.plan.findings.append(Finding(code, file.display, setting.line, setting.col, message, True))
@@ -466,7 +491,7 @@ class _Planner:
                 self.plan_credential(role, setting, file)
             return
         if self.config.file.is_secrets_file:
-            self.add(role, self.ctx.token_text)
+            self.add(role, self.ctx.token_text, secret=True)
             self.plan.needs_token |= not self.ctx.token
             self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
         else:
@@ -497,6 +522,11 @@ class _Planner:
 
     def finish(self, host: str) -> ConfigPlan:
         self.plan.provider = providers.provider_of(host) if host.strip() else None
+        if self.plan.has_edits and self.deployment_credentials:
+            self.followup(
+                f"{' and '.join(self.deployment_credentials)}: set to the MailPace API token where the "
+                "app is deployed; tracked files and templates never hold it"
+            )
         if self.plan.has_edits:
             self.plan.status = Status.MIGRATE
         elif any(not f.fixable for f in self.plan.findings):
@@ -530,7 +560,7 @@ class _Planner:
         host = url.host
         if provider_part is None and self.left_local(host):
             return self.plan
-        self.on_mailpace = provider_part is None and providers.is_mailpace(host)
+        self.on_mailpace = provider_part is None and (providers.is_mailpace(host) or providers.is_legacy_mailpace(host))
         if provider_part is not None and providers.bridge_provider(provider_part) == "MailPace":
             self.plan.provider = "MailPace"  # MailPace's own Symfony bridge: already migrated
             self.plan.status = Status.MAILPACE

@@ -25,7 +25,7 @@ from typing import Any
 from mailmigrate import __version__
 from mailmigrate.model import Mode
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KINDS = ("env",)  # formats a form may target; grows as format handlers are added
 BASE_ROLES = ("host", "port", "hostport", "user", "password", "url")
 ANCHOR_ROLES = ("host", "hostport", "url")  # a configuration exists where one of these is set
@@ -173,6 +173,7 @@ class Switch:
     write: str | bool
     inactive: tuple[str, ...] = ()
     default: str | bool | None = None
+    anchor: bool = False  # a non-SMTP value makes a configuration even without a host (presets)
 
     def is_ok(self, value: str | None) -> bool | None:
         """True/False; None when the key is missing and the framework default is unknown."""
@@ -507,7 +508,7 @@ def _validate_mode_setting(where: str, spec: Any, err: Any) -> None:
         err(f"{where}.type", "must be 'bool' or 'enum'")
         return
     if kind == "bool":
-        allowed = ("type", "default", "when_true", "when_false")
+        allowed: tuple[str, ...] = ("type", "default", "when_true", "when_false")
         for key in ("when_true", "when_false"):
             if spec.get(key) is not None and spec[key] not in _MODE_NAMES:
                 err(f"{where}.{key}", f"must be one of {', '.join(_MODE_NAMES)} or null")
@@ -534,8 +535,10 @@ def _validate_switch(where: str, spec: Any, err: Any) -> None:
         err(f"{where}.type", "must be 'bool' or 'enum'")
         return
     for key in spec:
-        if key not in ("type", "ok", "write", "inactive", "default"):
-            err(f"{where}.{key}", "unknown field (known: type, ok, write, inactive, default)")
+        if key not in ("type", "ok", "write", "inactive", "default", "anchor"):
+            err(f"{where}.{key}", "unknown field (known: type, ok, write, inactive, default, anchor)")
+    if not isinstance(spec.get("anchor", False), bool):
+        err(f"{where}.anchor", "must be true or false")
     if kind == "bool":
         if not isinstance(spec.get("ok"), bool):
             err(f"{where}.ok", "must be true or false")
@@ -617,6 +620,7 @@ def _compile(label: str, data: Mapping[str, Any]) -> Family:
             write=spec.get("write", spec["ok"]),
             inactive=tuple(spec.get("inactive", [])),
             default=spec.get("default"),
+            anchor=bool(spec.get("anchor", False)),
         )
         for name, spec in data.get("switches", {}).items()
     }

@@ -45,7 +45,13 @@ def write_all(outcomes: list[FileOutcome]) -> WriteReport:
                 return report
             assert outcome.new_text is not None
             try:
-                staged.append((outcome, target, _stage(target, outcome.doc.encode(outcome.new_text))))
+                data = outcome.doc.encode(outcome.new_text)
+            except UnicodeEncodeError:
+                why = f"the new values cannot be written in the file's encoding ({outcome.doc.encoding})"
+                report.failed.append((outcome.file.display, why, "MM002"))
+                return report
+            try:
+                staged.append((outcome, target, _stage(target, data)))
             except OSError as exc:
                 report.failed.append((outcome.file.display, f"cannot write beside it: {exc.strerror or exc}", "MM001"))
                 return report

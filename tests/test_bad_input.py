@@ -30,7 +30,7 @@ def _repo(tmp_path: Path, bad_name: str, bad: bytes) -> Path:
     ("content", "code", "words"),
     [
         pytest.param(b"\x7fELF\x02\x01\x01\x00\x00\x00SMTP", "MM002", "binary content", id="binary-named-env"),
-        pytest.param("EMAIL_HOST=smtp.gmail.com\nEMAIL_HOST_PASSWORD=caf\xe9\n".encode("latin-1"), "MM002", "not UTF-8", id="latin-1"),
+        pytest.param(b"\xef\xbb\xbfEMAIL_HOST=smtp.gmail.com # caf\xe9\n", "MM002", "BOM but is not UTF-8", id="bom-then-latin-1"),
         pytest.param(b"\xff\xfeE\x00M\x00A\x00I\x00L\x00", "MM002", "UTF-16 text", id="utf-16"),
     ],
 )
@@ -42,6 +42,16 @@ def test_undecodable_files_are_findings(tmp_path: Path, content: bytes, code: st
     assert (repo / ".env").read_bytes() == content
     assert TOKEN in (repo / "good.env").read_text(), "the other file was not processed"
     assert run("check", str(repo))[0] == 1
+
+
+def test_latin_1_files_keep_every_byte(tmp_path: Path) -> None:
+    text = "# Réglages courriel - équipe\nEMAIL_HOST=smtp.gmail.com\nEMAIL_PORT=587\nEMAIL_USE_TLS=True\n"
+    repo = _repo(tmp_path, ".env", (text + "EMAIL_HOST_USER=a\nEMAIL_HOST_PASSWORD=mot-de-passe-é\n").encode("latin-1"))
+    code, out, err = run("migrate", str(repo), "--write")
+    assert code == 0, out + err
+    data = (repo / ".env").read_bytes()
+    assert data.startswith(text.replace("smtp.gmail.com", "smtp.mailpace.com").encode("latin-1"))
+    assert data.endswith(f"EMAIL_HOST_PASSWORD={TOKEN}\n".encode())
 
 
 def test_invalid_lines_are_reported_and_the_rest_migrated(tmp_path: Path) -> None:

@@ -106,7 +106,7 @@ def test_migrate_dry_run_then_write(repo: Path) -> None:
     assert code == 0, err
     assert f"EMAIL_HOST_PASSWORD={TOKEN}" in (repo / ".env").read_text()
     assert TOKEN not in (repo / ".env.example").read_text()
-    assert "EMAIL_HOST_USER" in err and "deployment" in err  # the follow-up for the template
+    assert "EMAIL_HOST_USER" in err and "where the app is deployed" in err  # the template's follow-up
     assert invoke("migrate", str(repo)) == (0, "", "Nothing to change.\n")
 
 

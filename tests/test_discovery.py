@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ def test_env_names(name: str) -> None:
     assert kind_of(name) == "env"
 
 
-@pytest.mark.parametrize("name", ["environment.py", "envoy.yaml", "README.md", "settings.py", ".envoy", "env.py"])
+@pytest.mark.parametrize("name", ["environment.py", "envoy.yaml", "README.md", "settings.py", ".envoy", "env.py", "docker-compose.env.yml", "config.env.js", ".env.j2", ".env.bak"])
 def test_not_env_names(name: str) -> None:
     assert kind_of(name) is None
 
@@ -85,3 +86,37 @@ def test_symlink_outside_the_repository_is_refused(tmp_path: Path) -> None:
     found = discover([repo], cwd=repo)
     assert not found.files
     assert found.refused and found.refused[0][0] == ".env"
+
+
+def test_symlink_takes_its_targets_git_status(tmp_path: Path) -> None:
+    """An ignored link to a tracked file must not make the tracked file a secrets file."""
+    repo = make_repo(tmp_path / "r", tracked={".gitignore": ".env.local\n", ".env.dev": "A=1\n"})
+    (repo / ".env.local").symlink_to(".env.dev")
+    assert _seen(repo) == {".env.dev": (True, False, True)}
+    assert _seen(repo, repo / ".env.local") == {".env.dev": (True, False, True)}
+
+
+@pytest.mark.parametrize(("make", "words"), [("loop", "symbolic link loop"), ("dangling", "does not exist")])
+def test_broken_symlinks_are_refused_not_fatal(tmp_path: Path, make: str, words: str) -> None:
+    repo = make_repo(tmp_path / "r", tracked={".env.example": "A=1\n"})
+    if make == "loop":
+        (repo / ".env").symlink_to(".env")
+    else:
+        (repo / ".env").symlink_to("missing.env")
+    found = discover([repo], cwd=repo)
+    assert [f.display for f in found.files] == [".env.example"]
+    assert found.refused == [(".env", f"is a {words}" if make == "loop" else "is a symbolic link to a file that does not exist")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand the repository to another user")
+def test_repository_git_refuses_to_read_is_an_error_not_outside_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI containers often check out as another user: git then says "dubious ownership". Treating
+    that as "outside git" would make tracked env files secrets files."""
+    repo = make_repo(tmp_path / "r", tracked={"prod.env": "EMAIL_HOST=smtp.sendgrid.net\n"})
+    for path in [repo, *repo.rglob("*")]:
+        os.lchown(path, 65534, 65534)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)  # no safe.directory exception from the machine
+    with pytest.raises(UsageError, match="git cannot read this repository"):
+        discover([repo], cwd=repo)
+    with pytest.raises(UsageError, match="git cannot read this repository"):
+        discover([repo / "prod.env"], cwd=repo)

@@ -41,6 +41,12 @@ NOOP = [
     pytest.param("EMAIL_HOST=smtp.gmail.com  # mailmigrate: ignore[MM101]\nEMAIL_PORT=587\n", {}, id="suppressed"),
     pytest.param("EMAIL_HOST=smtp.gmail.com  # mailmigrate: ignore\nEMAIL_PORT=587\n", {}, id="suppressed-all-codes"),
     pytest.param("MAIL_HOST=127.0.0.1\nMAIL_PORT=2525\n", {}, id="laravel-loopback-placeholder"),
+    pytest.param("SMTP_HOST=[::1]\nSMTP_PORT=1025\n", {"include_local": True}, id="include-local-is-only-localhost-and-127"),
+    pytest.param(
+        f"use nix\nlayout python3\nexport SMTP_HOST=smtp.mailpace.com\nexport SMTP_PORT=587\nexport SMTP_USER={T}\nexport SMTP_PASS={T}\n",
+        {"name": ".envrc"}, id="direnv-shell-lines",
+    ),
+    pytest.param("MAILER_DSN=mailpace+api://token@default\n", {}, id="symfony-mailpace-bridge"),
 ]
 
 
@@ -321,6 +327,65 @@ FIXES = [
         "###> symfony/mailer ###\nMAILER_DSN=smtp://smtp.mailpace.com:587\n###< symfony/mailer ###\n",
         {"secrets_file": False}, id="symfony-tracked-dsn-loses-credentials",
     ),
+    # Values from variables: edited where they are defined, or in their `${VAR:-default}`.
+    pytest.param(
+        "EMAIL_HOST=${SMTP_HOST:-smtp.sendgrid.net}\nEMAIL_PORT=${SMTP_PORT:-587}\nEMAIL_HOST_USER=apikey\n"
+        "EMAIL_HOST_PASSWORD=SG.secret123\nEMAIL_USE_TLS=True\n",
+        "EMAIL_HOST=${SMTP_HOST:-smtp.mailpace.com}\nEMAIL_PORT=${SMTP_PORT:-587}\n"
+        f"EMAIL_HOST_USER={T}\nEMAIL_HOST_PASSWORD={T}\nEMAIL_USE_TLS=True\n",
+        {}, id="default-of-undefined-variable-rewritten",
+    ),
+    pytest.param(
+        f"EMAIL_HOST=smtp.mailpace.com\nEMAIL_PORT=${{SMTP_PORT:-465}}\nEMAIL_HOST_USER={T}\nEMAIL_HOST_PASSWORD={T}\nEMAIL_USE_SSL=True\n",
+        f"EMAIL_HOST=smtp.mailpace.com\nEMAIL_PORT=${{SMTP_PORT:-587}}\nEMAIL_HOST_USER={T}\nEMAIL_HOST_PASSWORD={T}\nEMAIL_USE_SSL=False\n"
+        "EMAIL_USE_TLS=True\n",
+        {"port": 587}, id="forced-port-in-a-default",
+    ),
+    pytest.param(
+        "EMAIL_HOST=${EMAIL_HOST:-smtp.sendgrid.net}\nEMAIL_PORT=${EMAIL_PORT:-587}\n",
+        "EMAIL_HOST=${EMAIL_HOST:-smtp.mailpace.com}\nEMAIL_PORT=${EMAIL_PORT:-587}\nEMAIL_USE_TLS=True\n",
+        {"secrets_file": False, "name": ".env.example"}, id="compose-self-reference-idiom",
+    ),
+    pytest.param(
+        "EMAIL_HOST=smtp.gmail.com\nEMAIL_PORT=587\nEMAIL_HOST_USER=me@gmail.com\nEMAIL_HOST_PASSWORD=$xKq9TzPw\nEMAIL_USE_TLS=True\n",
+        f"EMAIL_HOST=smtp.mailpace.com\nEMAIL_PORT=587\nEMAIL_HOST_USER={T}\nEMAIL_HOST_PASSWORD={T}\nEMAIL_USE_TLS=True\n",
+        {}, id="bare-dollar-is-literal-not-a-variable",
+    ),
+    pytest.param(
+        "EMAIL_HOST=\nEMAIL_PORT=\nEMAIL_HOST_USER=\nEMAIL_HOST_PASSWORD=\n",
+        "EMAIL_HOST=smtp.mailpace.com\nEMAIL_PORT=587\nEMAIL_HOST_USER=\nEMAIL_HOST_PASSWORD=\nEMAIL_USE_TLS=True\n",
+        {"secrets_file": False, "name": ".env.example"}, id="empty-template-gets-port-587",
+    ),
+    pytest.param(
+        "MAIL_SERVER=smtp.googlemail.com\nMAIL_PORT=587\nMAIL_USERNAME=me@gmail.com\nMAIL_PASSWORD=gmailapppw\n",
+        f"MAIL_SERVER=smtp.mailpace.com\nMAIL_PORT=587\nMAIL_USERNAME={T}\nMAIL_PASSWORD={T}\nMAIL_USE_TLS=True\n",
+        {}, id="flask-not-ctfd-on-a-tie",
+    ),
+    # Presets instead of a host
+    pytest.param(
+        "mail__transport=SMTP\nmail__options__service=Mailgun\nmail__options__auth__user=pm@mg.example.com\nmail__options__auth__pass=key\n",
+        f"mail__transport=SMTP\nmail__options__service=\nmail__options__auth__user={T}\nmail__options__auth__pass={T}\n"
+        "mail__options__host=smtp.mailpace.com\n",
+        {}, id="ghost-preset-only",
+    ),
+    pytest.param(
+        "SMTP_SERVICE=SendGrid\nSMTP_USER=apikey\nSMTP_PASS=SG.x\n",
+        f"SMTP_SERVICE=\nSMTP_USER={T}\nSMTP_PASS={T}\nSMTP_HOST=smtp.mailpace.com\n",
+        {}, id="nodemailer-service-preset-only",
+    ),
+    pytest.param(
+        "MAIL_MAILER=mailgun\nMAILGUN_DOMAIN=mg.example.com\n",
+        f"MAIL_MAILER=smtp\nMAIL_HOST=smtp.mailpace.com\nMAIL_USERNAME={T}\nMAIL_PASSWORD={T}\nMAILGUN_DOMAIN=mg.example.com\n",
+        {}, id="laravel-api-mailer-only",
+    ),
+    # Two apps sharing one env file
+    pytest.param(
+        "SMTP_SERVER=smtp.sendgrid.net\nSMTP_PORT=587\nSMTP_LOGIN=apikey\nSMTP_PASSWORD=SG.shared\nSMTP_FROM_ADDRESS=n@example.com\n"
+        "SMTP_HOST=smtp.sendgrid.net\nSMTP_USERNAME=apikey\nSMTP_SECURE=false\nSMTP_FROM_EMAIL=o@example.com\n",
+        f"SMTP_SERVER=smtp.mailpace.com\nSMTP_PORT=587\nSMTP_LOGIN={T}\nSMTP_PASSWORD={T}\nSMTP_FROM_ADDRESS=n@example.com\n"
+        f"SMTP_HOST=smtp.mailpace.com\nSMTP_USERNAME={T}\nSMTP_SECURE=false\nSMTP_FROM_EMAIL=o@example.com\n",
+        {}, id="mastodon-and-outline-share-keys",
+    ),
     pytest.param(
         "MAIL_URL=smtps://user%40example.com:p@smtp.zoho.eu:465\n",
         f"MAIL_URL=smtps://{T}:{T}@smtp.mailpace.com:465\n",
@@ -332,3 +397,35 @@ FIXES = [
 @pytest.mark.parametrize(("before", "after", "options"), FIXES)
 def test_fixes(tmp_path: Path, before: str, after: str, options: dict[str, object]) -> None:
     assert_migrates(tmp_path, before, after, **options)
+
+
+def test_shared_key_needing_two_values_leaves_both_apps_alone(tmp_path: Path) -> None:
+    # Outline's SMTP_SECURE defaults to true (implicit TLS): it wants 465 where Mastodon wants 587.
+    before = (
+        "SMTP_SERVER=smtp.sendgrid.net\nSMTP_PORT=587\nSMTP_LOGIN=apikey\nSMTP_PASSWORD=SG.shared\n"
+        "SMTP_FROM_ADDRESS=n@example.com\nSMTP_HOST=smtp.sendgrid.net\nSMTP_USERNAME=apikey\nSMTP_FROM_EMAIL=o@example.com\n"
+    )
+    result = assert_noop(tmp_path, before)
+    conflicts = [f for f in result.findings if f.code == "MM112"]
+    assert len(conflicts) == 2 and all("SMTP_PORT" in f.message for f in conflicts)
+    assert not any(f.fixable for f in conflicts)
+
+
+def test_legacy_host_needs_no_new_token(tmp_path: Path) -> None:
+    before = "EMAIL_HOST=smtp.ohmysmtp.com\nEMAIL_PORT=2525\nEMAIL_HOST_USER=0f6b1c7e-old\nEMAIL_HOST_PASSWORD=0f6b1c7e-old\nEMAIL_USE_TLS=True\n"
+    result = assert_migrates(tmp_path, before, before.replace("smtp.ohmysmtp.com", "smtp.mailpace.com"), token=None)
+    assert not result.needs_token
+    assert [f.code for f in result.findings] == ["MM102"]
+
+
+def test_undefined_variable_without_default_is_set_in_deployment(tmp_path: Path) -> None:
+    result = assert_noop(tmp_path, "EMAIL_HOST=smtp.sendgrid.net\nEMAIL_PORT=587\nEMAIL_USE_TLS=True\nEMAIL_HOST_USER=${SG_USER}\nEMAIL_HOST_PASSWORD=${SG_KEY}\n".replace("smtp.sendgrid.net", "smtp.mailpace.com"), secrets_file=False)
+    assert any("SG_USER" in text and "deployment" in text for text in result.followups)
+
+
+def test_flag_from_undefined_variable_is_reported_not_guessed(tmp_path: Path) -> None:
+    before = f"EMAIL_HOST=smtp.mailpace.com\nEMAIL_PORT=587\nEMAIL_USE_TLS=${{USE_TLS}}\nEMAIL_HOST_USER={T}\nEMAIL_HOST_PASSWORD={T}\n"
+    result = assert_noop(tmp_path, before)
+    (finding,) = [f for f in result.findings if f.code == "MM111"]
+    assert finding.line == 3 and not finding.fixable
+    assert "USE_TLS" in finding.message and "True" in finding.message

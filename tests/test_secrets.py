@@ -30,12 +30,21 @@ def _repo(tmp_path: Path) -> Path:
             # user == password (Postmark style): the username is a secret too
             f"SMTP_SERVER=smtp.postmarkapp.com\nSMTP_LOGIN={PASSWORDS[2]}x\nSMTP_PASSWORD={PASSWORDS[2]}x\n",
             ".env.local": "EMAIL_URL=smtp+tls://u:sentinel-pw-url-99%21@smtp.mailgun.org:587\n"
-            "BROKEN LINE sentinel-pw-broken-00\n",
+            "BROKEN LINE sentinel-pw-broken-00\n"
+            "MAILER_DSN=smtp://apikey:sentinel-pw-q?mark@smtp.sendgrid.net:587\n"
+            "MAIL_URL=smtp://user:sentinel-Grüße@smtp.sendgrid.net:587\n"
+            'REDASH_MAIL_SERVER=smtp.gmail.com\nREDASH_MAIL_PASSWORD="sentinel\\"quoted\\\\pw"\n'
+            "DB_PASSWORD=sentinel-db-pass\n",
         },
     )
 
 
-SENTINELS = [TOKEN, *PASSWORDS, "sentinel-pw-url-99!", "sentinel-pw-url-99%21", "sentinel-pw-broken-00"]
+SENTINELS = [
+    TOKEN, *PASSWORDS, "sentinel-pw-url-99!", "sentinel-pw-url-99%21", "sentinel-pw-broken-00",
+    "sentinel-pw-q?mark", "sentinel-Grüße", "sentinel-Gr\\u00fc\\u00dfe",  # as JSON escapes it
+    'sentinel"quoted\\pw', 'sentinel\\"quoted\\\\pw',  # as read, and as written in the file
+    "sentinel-db-pass",  # another credential: not SMTP, still never printed
+]
 
 COMMANDS = [
     ["scan"], ["scan", "--format", "json"],
@@ -117,3 +126,11 @@ def test_masker_hides_plain_url_encoded_and_base64_forms(secret: str) -> None:
 def test_masker_leaves_short_and_placeholder_values_alone() -> None:
     mask = Masker(["no", "", "true", "null"])
     assert mask("no true null") == "no true null"
+
+
+def test_token_with_characters_that_need_escaping_is_masked_as_written(tmp_path: Path) -> None:
+    token = 'tok"en\\9f'
+    repo = make_repo(tmp_path / "r", tracked={".gitignore": ".env\n"}, untracked={".env": 'EMAIL_HOST=smtp.gmail.com\nEMAIL_HOST_PASSWORD="x-old-pass"\n'})
+    result = CliRunner().invoke(app, ["migrate", str(repo)], env={"MAILPACE_API_TOKEN": token})
+    assert token not in result.output and 'tok\\"en\\\\9f' not in result.output
+    assert "EMAIL_HOST_PASSWORD=\"********\"" in result.output

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.model import Configuration, Edit, FileInfo, Finding, Setting
+from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import ANCHOR_ROLES, Family, Ruleset
 
 KIND = "env"
@@ -33,7 +33,9 @@ _BINDING = re.compile(
 _SINGLE = re.compile(r"'((?:\\'|[^'])*)'")
 _DOUBLE = re.compile(r'"((?:\\"|[^"])*)"')
 _UNQUOTED = re.compile(r"[^\r\n]*")
-_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)")
+# python-dotenv (and most loaders) expand `${NAME}` and `${NAME:-default}` only: a bare
+# `$word` is literal text (often the start of a password).
+_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
 _SENSITIVE_KEY = re.compile(r"PASS|SECRET|TOKEN|_KEY$|^KEY$|APIKEY|API_KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
 _NEEDS_QUOTES = re.compile(r"[\s#'\"\\]|^$")
 
@@ -57,11 +59,13 @@ class EnvHandler:
         settings: dict[str, Setting] = {}
         for setting, problem in self._bindings(doc):
             if problem is not None:
-                located.findings.append(Finding("MM003", file.display, setting.line, 1, problem))
+                # direnv's .envrc is a shell script: its other lines are commands, not mistakes.
+                if file.path.name != ".envrc":
+                    located.findings.append(Finding("MM003", file.display, setting.line, 1, problem))
                 located.sensitive.append(doc.line_text(setting.line).strip())
                 continue
-            if _SENSITIVE_KEY.search(setting.key):
-                located.sensitive.append(setting.value)
+            if _SENSITIVE_KEY.search(setting.key) and setting.env_ref is None:
+                located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
             if setting.key in settings:
                 first = settings[setting.key]
                 located.findings.append(
@@ -121,9 +125,12 @@ class EnvHandler:
         setting = Setting(key, "", value or "", span[0], span[1], line, col, quote=quote)
         if quote != "'":  # single quotes are literal: no interpolation
             ref = _REFERENCE.fullmatch((value or "").strip())
-            if ref:
-                setting.env_ref = ref.group("name") or ref.group("bare")
+            written = _REFERENCE.search(doc.text, span[0], span[1])
+            if ref and written:
+                setting.env_ref = ref.group("name")
                 setting.env_default = ref.group("default")
+                if written.group("default") is not None:
+                    setting.default_span = (written.start("default"), written.end("default"))
         return setting
 
     def _configurations(
@@ -138,23 +145,24 @@ class EnvHandler:
                     if role == "url":
                         candidates.append(_Candidate(family, prefix, {key: role}, 1, order))
                 rest = {k: r for k, r in matched.items() if r != "url"}
-                if any(r in ANCHOR_ROLES for r in rest.values()):
+                if any(_is_anchor(family, r, settings[k].value) for k, r in rest.items()):
                     markers = sum(prefix + m in settings for m in form.markers)
                     candidates.append(_Candidate(family, prefix, rest, len(rest) + markers, order))
         # Most keys (and identifying markers) first: SMTP_SECURITY makes a Vaultwarden file,
         # not a Nodemailer one; ties go to the family's priority.
         candidates.sort(key=lambda c: (-c.score, -c.family.priority, c.order))
-        taken: set[str] = set()
+        anchors_taken: set[str] = set()
         configs: list[Configuration] = []
         for candidate in candidates:
-            by_role: dict[str, Setting] = {}
-            for key in sorted((k for k in candidate.keys if k not in taken), key=lambda k: settings[k].start):
-                by_role.setdefault(candidate.keys[key], settings[key])
-            if not any(role in ANCHOR_ROLES for role in by_role):
+            # The anchor (host, URL, preset) belongs to one configuration; the other keys may be
+            # shared by two apps reading one env file (Mastodon and Outline both read SMTP_PORT).
+            anchors = {k for k, r in candidate.keys.items() if _is_anchor(candidate.family, r, settings[k].value)}
+            if not anchors - anchors_taken:
                 continue
-            taken.update(s.key for s in by_role.values())
-            for role, setting in by_role.items():
-                setting.role = role
+            anchors_taken |= anchors
+            by_role: dict[str, Setting] = {}
+            for key in sorted(candidate.keys, key=lambda k: settings[k].start):
+                by_role.setdefault(candidate.keys[key], replace(settings[key], role=candidate.keys[key]))
             last = max(by_role.values(), key=lambda s: s.end)
             url_key = next((s.key for r, s in by_role.items() if r == "url"), None)
             configs.append(
@@ -175,6 +183,8 @@ class EnvHandler:
     # -- writing -----------------------------------------------------------------------------
 
     def render_value(self, doc: Document, setting: Setting, value: str) -> Edit:
+        if setting.quote == RAW:  # the default inside `${VAR:-default}`: no quoting of its own
+            return Edit(setting.start, setting.end, value)
         if setting.quote == NO_EQUALS:
             return Edit(setting.start, setting.end, "=" + _quoted(value, ""))
         if setting.quote == '"':
@@ -212,6 +222,15 @@ class EnvHandler:
             for binding in parse_stream(io.StringIO(text, newline=""))
             if binding.error
         ]
+
+
+def _is_anchor(family: Family, role: str, value: str) -> bool:
+    """Keys that make a configuration: a host or URL, or a provider preset (`SMTP_SERVICE=SendGrid`,
+    `MAIL_MAILER=mailgun`) that replaces the host."""
+    if role in ANCHOR_ROLES:
+        return True
+    switch = family.switches.get(role)
+    return switch is not None and switch.anchor and switch.is_ok(value) is False and not switch.is_inactive(value)
 
 
 def _line_end(text: str, offset: int) -> int:
