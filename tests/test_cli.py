@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers import TOKEN, git, make_repo
+from helpers import TOKEN, make_repo
 from mailmigrate.cli import app
 
 SENDGRID = "EMAIL_HOST=smtp.sendgrid.net\nEMAIL_PORT=587\nEMAIL_HOST_USER=apikey\nEMAIL_HOST_PASSWORD=SG.sentinel-pass\n"

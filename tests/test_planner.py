@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailmigrate.model import Mode
-from mailmigrate.planner import target_port_mode
+from mailmigrate.encryption import target_port_mode
 from mailmigrate.smtpurl import parse_url
 
 S, I, N = Mode.STARTTLS, Mode.IMPLICIT, Mode.NONE
