@@ -187,6 +187,31 @@ CODES: tuple[Code, ...] = (
         "Neither configuration is changed; give each app its own key (Outline: SMTP_SECURE=false).",
     ),
     Code(
+        "MM113",
+        "template-source",
+        "A settings file is a template (Jinja, cookiecutter): `{{ ... }}` stands where values go.",
+        "A template's values are filled in elsewhere; editing the template source would break it.",
+        "settings.py:1:1: MM113 a cookiecutter template: its values are reported, never edited",
+        "Never fixed: migrate the values the template reads, or the rendered project.",
+    ),
+    Code(
+        "MM114",
+        "misspelled-setting",
+        "A name one typo away from a setting the framework reads (`EMAIL_USE_TSL`).",
+        "The framework ignores the misspelled name, so the setting silently keeps its default.",
+        "EMAIL_USE_TSL = True   # Django reads EMAIL_USE_TLS",
+        "Not fixed automatically (the intent is a guess); rename it by hand.",
+    ),
+    Code(
+        "MM115",
+        "computed-value",
+        "A setting that must change is computed by code mailmigrate cannot follow (`get_host()`, "
+        "a concatenation).",
+        "Rewriting code it cannot read could change the application's behaviour.",
+        "EMAIL_HOST = get_smtp_host()   # must return smtp.mailpace.com",
+        "Not fixed: change the code or the value it computes by hand.",
+    ),
+    Code(
         "MM201",
         "literal-secret-in-tracked-file",
         "An SMTP password (or the token) is written literally in a file that git tracks.",
@@ -195,6 +220,16 @@ CODES: tuple[Code, ...] = (
         "The value is emptied (or becomes a reference to the token variable where the format "
         "has one) and a follow-up names the variable to set. Rotate the old credential: it stays "
         "in git history.",
+    ),
+    Code(
+        "MM202",
+        "from-address-derived",
+        "The sender address is built from the SMTP username or host (`'no-reply@' + MAIL_SERVER`, "
+        "`DEFAULT_FROM_EMAIL = EMAIL_HOST_USER`).",
+        "With MailPace the username is an API token and the host is smtp.mailpace.com: the derived "
+        "sender is invalid, and MailPace only sends from the token's verified domain.",
+        "DEFAULT_FROM_EMAIL = EMAIL_HOST_USER\n(set a real address: DEFAULT_FROM_EMAIL = \"shop@example.com\")",
+        "Not fixed automatically: choose an address on the domain the token belongs to.",
     ),
 )
 

@@ -171,20 +171,37 @@ def _scan_directory(directory: Path, cwd: Path, result: Discovery) -> Iterator[F
     for rel in sorted(view.tracked | view.untracked | view.ignored_env):
         kind = kind_of(rel.rsplit("/", 1)[-1])
         if kind is not None:
-            info = _info(root / rel, cwd, kind, root, view.status, result)
+            info = _info(root / rel, cwd, kind, root, view.status, result, trusted=True)
             if info is not None:
                 yield info
 
 
 def _walk(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
-    for here, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if _walkable(here, d))
-        for name in sorted(files):
-            kind = kind_of(name)
-            if kind is not None:
-                info = _info(Path(here, name), cwd, kind, directory, None, result)
+    # os.scandir gives file types without a stat per file; Paths are built only for files of a
+    # kind we read (a standard library tree has 50k files, a few hundred of interest).
+    prefix = str(cwd) + os.sep
+    stack = [str(directory)]
+    while stack:
+        here = stack.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if _walkable(here, entry.name):
+                    stack.append(entry.path)
+                continue
+            kind = kind_of(entry.name)
+            if kind is None:
+                continue
+            if entry.is_symlink():
+                info = _info(Path(entry.path), cwd, kind, directory, None, result)
                 if info is not None:
                     yield info
+            elif entry.is_file(follow_symlinks=False):
+                shown = entry.path[len(prefix):] if entry.path.startswith(prefix) else entry.path
+                yield FileInfo(Path(entry.path), shown.replace(os.sep, "/"), kind, tracked=False, ignored=False, in_git=False)
 
 
 def _classify_files(files: list[Path], cwd: Path, result: Discovery) -> Iterator[FileInfo]:
@@ -210,11 +227,14 @@ def _classify_files(files: list[Path], cwd: Path, result: Discovery) -> Iterator
                 yield info
 
 
-def _real_path(path: Path, cwd: Path, result: Discovery, root: Path | None = None) -> Path | None:
-    """The file a path stands for (a symlink's target), or None when it cannot be followed."""
-    absolute = (path if path.is_absolute() else cwd / path).parent.resolve() / path.name
-    if not absolute.is_symlink():
-        return absolute if absolute.is_file() else None
+def _real_path(path: Path, cwd: Path, result: Discovery, root: Path | None = None, trusted: bool = False) -> Path | None:
+    """The file a path stands for (a symlink's target), or None when it cannot be followed.
+    `trusted`: the folders above it are known to be real (git listed it under a resolved root)."""
+    absolute = path if path.is_absolute() else cwd / path
+    if not trusted:
+        absolute = absolute.parent.resolve() / absolute.name
+    if not os.path.islink(absolute):
+        return absolute if os.path.isfile(absolute) else None
     shown = display_path(absolute, cwd)
     try:
         target = absolute.resolve(strict=True)
@@ -230,8 +250,10 @@ def _real_path(path: Path, cwd: Path, result: Discovery, root: Path | None = Non
     return target if target.is_file() else None
 
 
-def _info(path: Path, cwd: Path, kind: str, root: Path, status: Status | None, result: Discovery) -> FileInfo | None:
-    real = _real_path(path, cwd, result, root)
+def _info(
+    path: Path, cwd: Path, kind: str, root: Path, status: Status | None, result: Discovery, trusted: bool = False
+) -> FileInfo | None:
+    real = _real_path(path, cwd, result, root, trusted)
     if real is None:
         return None
     if status is None:

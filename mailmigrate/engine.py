@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from mailmigrate import formats
 from mailmigrate.discovery import discover
 from mailmigrate.document import Document, DocumentError, apply_edits, decode
 from mailmigrate.formats import Located
-from mailmigrate.model import ConfigPlan, Edit, FileInfo, Finding, Setting, Status
+from mailmigrate.model import PENDING, ConfigPlan, Edit, FileInfo, Finding, Setting, Status
 from mailmigrate.planner import PlanContext, plan_configuration
 from mailmigrate.rules import Ruleset
 
@@ -81,29 +81,30 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     """Plan a migration of files already discovered (and classified by git)."""
     result = RunResult()
     docs: list[tuple[FileInfo, Document]] = []
-    patterns = {kind: rules.keyword_pattern(kind) for kind in formats.known_kinds()}
+    filters = {kind: rules.keyword_filter(kind) for kind in formats.known_kinds()}
     for info in files:
-        doc = _read(info, patterns[info.kind], result.findings)
+        doc = _read(info, filters[info.kind], result.findings)
         if doc is not None:
             docs.append((info, doc))
     located = _locate_all(docs, rules, result.findings)
-    ctx = _context(options, located)
-    result.plans = _plan_all(located, ctx)
+    result.plans = _plan_all(located, options)
+    result.plans.sort(key=lambda p: (p.configuration.file.display, p.configuration.line))
     result.files = [FileOutcome(info, doc) for info, doc, _ in located]
     _collect_secrets(result, options, located)
     edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.secrets)
     for outcome in result.files:
         wanted = edits.get(outcome.file.path)
         if wanted:
+            wanted += formats.handler_for(outcome.file.kind).extra_edits(outcome.doc, wanted)
             outcome.new_text = apply_edits(outcome.doc.text, wanted)
-    _verify(result, rules, ctx)
+    _verify(result, rules, options)
     for plan in result.plans:
         result.findings.extend(plan.findings)
     result.findings.sort(key=Finding.sort_key)
     return result
 
 
-def _read(info: FileInfo, keywords: re.Pattern[bytes], findings: list[Finding]) -> Document | None:
+def _read(info: FileInfo, mentions_keys: Callable[[bytes], bool], findings: list[Finding]) -> Document | None:
     try:
         data = info.path.read_bytes()
     except OSError as exc:
@@ -113,7 +114,7 @@ def _read(info: FileInfo, keywords: re.Pattern[bytes], findings: list[Finding]) 
     # checked first so a binary file with a config name is reported, not silently passed.
     # Env files are always parsed: one holding only `POSTMARK_TOKEN=...` is where a
     # `${POSTMARK_TOKEN}` elsewhere gets its value.
-    if b"\0" not in data and info.kind != "env" and not keywords.search(data):
+    if b"\0" not in data and info.kind != "env" and not mentions_keys(data):
         return None
     try:
         return decode(data)
@@ -133,23 +134,30 @@ def _locate_all(
     return located
 
 
-def _context(options: RunOptions, located: list[tuple[FileInfo, Document, Located]]) -> PlanContext:
+def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> list[ConfigPlan]:
     index: dict[str, list[tuple[Setting, FileInfo]]] = defaultdict(list)
     for info, _, found in located:
         for setting in found.definitions:
             index[setting.key].append((setting, info))
-    return PlanContext(
+    ctx = PlanContext(
         token=options.token,
         token_env=options.token_env,
         forced_port=options.forced_port,
         include_local=options.include_local,
         definitions=lambda name: list(index.get(name, ())),
     )
-
-
-def _plan_all(located: list[tuple[FileInfo, Document, Located]], ctx: PlanContext) -> list[ConfigPlan]:
-    plans = []
-    for _, doc, found in located:
+    plans: list[ConfigPlan] = []
+    # Env files first: a key one is about to gain (EMAIL_USE_TLS=True) is what a settings
+    # module's os.environ.get("EMAIL_USE_TLS", "False") will read, so it needs no edit of its own.
+    env_first = sorted(located, key=lambda item: item[0].kind != "env")
+    pending_added = False
+    for info, doc, found in env_first:
+        if info.kind != "env" and not pending_added:
+            pending_added = True
+            for plan in plans:
+                for addition in plan.additions:
+                    pending = Setting(addition.key, "", addition.value, -1, -1, 0, 0, quote=PENDING)
+                    index[addition.key].append((pending, addition.configuration.file))
         for config in found.configurations:
             plan = plan_configuration(config, ctx)
             if _suppressed(plan, doc):
@@ -277,7 +285,9 @@ def _plan_edits(
         config = addition.configuration
         outcome = outcomes[config.file.path]
         edit = formats.handler_for(config.kind).render_addition(outcome.doc, config, addition.key, addition.value)
-        yield (config.file.path, ("add", addition.key)), edit, addition.key, addition.secret
+        # The same key added by two configurations of one scope is one line (or a conflict);
+        # two scopes (two config classes) each get their own.
+        yield (config.file.path, ("add", config.scope, addition.key)), edit, addition.key, addition.secret
 
 
 def _demote(plan: ConfigPlan, key: str) -> None:
@@ -296,7 +306,7 @@ def _demote(plan: ConfigPlan, key: str) -> None:
     ]
 
 
-def _verify(result: RunResult, rules: Ruleset, ctx: PlanContext) -> None:
+def _verify(result: RunResult, rules: Ruleset, options: RunOptions) -> None:
     """Each new text must parse, and planning again on the new texts must change nothing."""
     changed = result.changed_files
     if not changed:
@@ -321,10 +331,7 @@ def _verify(result: RunResult, rules: Ruleset, ctx: PlanContext) -> None:
         docs.append((outcome.file, doc))
     scratch: list[Finding] = []
     located = _locate_all(docs, rules, scratch)
-    again = _plan_all(located, PlanContext(
-        token=ctx.token, token_env=ctx.token_env, forced_port=ctx.forced_port,
-        include_local=ctx.include_local, definitions=_context(RunOptions(), located).definitions,
-    ))
+    again = _plan_all(located, options)
     for plan in again:
         if plan.status is Status.MIGRATE and plan.has_edits:
             config = plan.configuration

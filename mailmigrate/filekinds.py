@@ -30,8 +30,12 @@ def is_env_name(name: str) -> bool:
     return lowered.endswith(".env") or ".env." in lowered
 
 
+def is_python_name(name: str) -> bool:
+    return name.endswith(".py")
+
+
 # (kind, predicate on the file name), first match wins.
-_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (("env", is_env_name),)
+_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (("env", is_env_name), ("python", is_python_name))
 
 
 def kind_of(name: str) -> str | None:

@@ -55,8 +55,9 @@ class FileInfo:
 
     @property
     def is_secrets_file(self) -> bool:
-        """May hold the token itself: ignored by git (or outside git) and not a template."""
-        if self.tracked or self.is_template:
+        """May hold the token itself: an env file ignored by git (or outside git), not a template.
+        Code and structured config files never hold it: they refer to the token variable."""
+        if self.kind != "env" or self.tracked or self.is_template:
             return False
         return self.ignored or not self.in_git
 
@@ -98,17 +99,24 @@ class Setting:
     env_ref: str | None = None  # the value is `${NAME}`: it comes from variable NAME
     env_default: str | None = None  # `${NAME:-default}`
     default_span: tuple[int, int] | None = None  # where that default is written
+    default_quote: str | None = None  # how the default is written (Python: a string, a number)
+    default_outer: tuple[int, int] | None = None  # the default's whole literal (for a reference)
+    outer: tuple[int, int] | None = None  # the whole literal, quotes included (to put code there)
+    opaque: str | None = None  # why the value cannot be edited here (computed: `get_host()`)
+    known: bool = True  # False when the value is computed and cannot be read statically
 
     def default_setting(self) -> Setting | None:
-        """The default of `${NAME:-default}` as a setting of its own, to edit in place."""
+        """The default of `${NAME:-default}` (or os.environ.get's) as a setting of its own."""
         if self.default_span is None or self.env_default is None:
             return None
         start, end = self.default_span
         return Setting(f"{self.key} (default of ${{{self.env_ref}}})", self.role, self.env_default,
-                       start, end, self.line, self.col, quote=RAW)
+                       start, end, self.line, self.col, quote=self.default_quote or RAW,
+                       outer=self.default_outer)
 
 
 RAW = "raw"  # Setting.quote of a value written inside another construct: replaced verbatim
+PENDING = "pending"  # Setting.quote of a key another configuration is adding in this run
 
 
 @dataclass
@@ -123,6 +131,7 @@ class Configuration:
     settings: dict[str, Setting]  # by role
     insert_at: int  # character offset where a missing setting is added
     line: int  # first line of the configuration
+    handler_data: object = None  # the format handler's own notes (where additions go)
 
     def get(self, role: str) -> Setting | None:
         return self.settings.get(role)

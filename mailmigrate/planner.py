@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mailmigrate import providers
 from mailmigrate.model import (
+    PENDING,
     Addition,
     ConfigPlan,
     Configuration,
@@ -85,7 +86,7 @@ class _Planner:
         """Where a setting's value is really written: the setting itself, the env files that
         define the variable it refers to, or else the default in `${VAR:-default}`."""
         if setting.env_ref is None:
-            return [(setting, self.config.file)]
+            return [] if setting.opaque else [(setting, self.config.file)]
         defined = [
             (found, file)
             for found, file in self.ctx.definitions(setting.env_ref)
@@ -100,8 +101,10 @@ class _Planner:
     def value(self, role: str) -> str | None:
         """The effective value; None when it cannot be known here (set only in deployment)."""
         setting = self.config.get(role)
-        if setting is None:
+        if setting is None or (setting.env_ref is None and not setting.known):
             return None
+        if setting.env_ref is None:
+            return self._normal(setting.value)
         targets = self.targets(setting)
         return self._normal(targets[0][0].value) if targets else None
 
@@ -130,15 +133,18 @@ class _Planner:
     def set_value(self, role: str, value: str, *, secret: bool = False) -> None:
         setting = self.config.settings[role]
         targets = self.targets(setting)
-        if not targets:
+        if not targets and setting.env_ref:
             self.finding(
                 "MM111", setting,
                 f"{setting.key} comes from ${{{setting.env_ref}}}, which no file here defines: "
                 f"set it to {value} where the app is deployed",
                 fixable=False,
             )
+        elif not targets:
+            self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: set it to {value} by hand", fixable=False)
         for target, file in targets:
-            if target.value != value:
+            # A key another configuration adds in this run is that configuration's to write.
+            if target.value != value and target.quote != PENDING:
                 self.plan.changes.append(ValueChange(target, file, value, secret))
 
     def add(self, role: str, value: str, *, secret: bool = False) -> None:
@@ -323,13 +329,14 @@ class _Planner:
                 self.add(name, text)
                 self.finding("MM107", None, f"{self.config.key_for(name)} is missing: SMTP with login needs {text}")
 
-    def credential_for(self, file: FileInfo, form_kind: str) -> tuple[str, bool]:
-        """(value, is_the_token) a credential gets in `file` under the secret rules."""
+    def credential_for(self, file: FileInfo) -> tuple[str, bool]:
+        """(value, is_the_token) a credential gets in `file` under the secret rules: the token in
+        a secrets file, else a reference in the file's own syntax, else an empty value."""
         if file.is_secrets_file:
             return self.ctx.token_text, True
-        reference = self.family.form(form_kind).secret_reference
-        if reference:
-            return reference.format(var=self.ctx.token_env), False
+        form = self.family.forms.get(file.kind)
+        if form is not None and form.secret_reference:
+            return form.secret_reference.format(var=self.ctx.token_env), False
         return "", False
 
     def credential_ok(self, value: str, file: FileInfo, wanted: str, is_token: bool) -> bool:
@@ -363,7 +370,9 @@ class _Planner:
                 self.missing_credential(role)
                 continue
             targets = self.targets(setting)
-            if not targets:
+            if not targets and setting.env_ref == self.ctx.token_env:
+                self.followup(self.token_followup())
+            elif not targets:
                 self.followup(
                     f"{setting.env_ref} (read by {setting.key} in {self.config.file.display}) is not "
                     f"defined in the repository: set it to the MailPace API token in deployment"
@@ -372,7 +381,9 @@ class _Planner:
                 self.plan_credential(role, target, file)
 
     def plan_credential(self, role: str, setting: Setting, file: FileInfo) -> None:
-        wanted, is_token = self.credential_for(file, self.config.kind)
+        if setting.quote == PENDING:
+            return  # being added by its own configuration in this run
+        wanted, is_token = self.credential_for(file)
         current = self._normal(setting.value)
         if role == "password" or current == self.value("password"):
             self.plan.secrets.add(current)
@@ -381,7 +392,14 @@ class _Planner:
                 self.finding_at(file, "MM201", setting, f"{setting.key} holds a literal password in a file git tracks")
         if not is_token and not wanted:
             self.deployment_credentials.append(f"{setting.key} ({file.display})")
-        if self.credential_ok(current, file, wanted, is_token):
+        if wanted and not is_token:
+            # A reference is code, not a value: it replaces the whole literal (quotes included).
+            if setting.outer is None:
+                return
+            self.followup(self.token_followup())
+            setting = replace(setting, start=setting.outer[0], end=setting.outer[1], quote="code")
+            current = ""
+        elif self.credential_ok(current, file, wanted, is_token):
             return
         if is_token and self.ctx.token and self.value("user") == self.value("password") and current:
             if providers.is_mailpace(self.value("host") or split_hostport(self.value("hostport") or "")[0] or ""):
@@ -389,6 +407,9 @@ class _Planner:
         self.plan.changes.append(ValueChange(setting, file, wanted, secret=is_token))
         self.plan.needs_token |= is_token and not self.ctx.token
 
+
+    def token_followup(self) -> str:
+        return f"{self.ctx.token_env}: set it to the MailPace API token where the app runs"
 
     def finding_at(self, file: FileInfo, code: str, setting: Setting, message: str) -> None:
         self.plan.findings.append(Finding(code, file.display, setting.line, setting.col, message, True))
@@ -411,6 +432,8 @@ class _Planner:
     def unresolved(self, role: str) -> ConfigPlan:
         setting = self.config.settings.get(role) or self.config.settings.get("hostport")
         self.plan.status = Status.ATTENTION
+        if setting is not None and setting.opaque and not setting.env_ref:
+            self.followup(f"{setting.key} ({self.config.file.display}) is {setting.opaque}: mailmigrate cannot tell its value")
         if setting is not None and setting.env_ref:
             self.followup(
                 f"{setting.key} comes from {setting.env_ref}, which is not defined in the "
@@ -530,7 +553,7 @@ class _Planner:
             self.port_finding(setting, port, target_port)
 
     def plan_url_target(self, setting: Setting, file: FileInfo, new: SmtpUrl, old: SmtpUrl) -> None:
-        wanted, is_token = self.credential_for(file, self.config.kind)
+        wanted, is_token = self.credential_for(file)
         if old.password:
             self.plan.secrets.add(old.password)
             if old.user == old.password:

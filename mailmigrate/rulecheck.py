@@ -10,9 +10,10 @@ import re
 from typing import Any
 
 from mailmigrate.model import Mode
-from mailmigrate.rules import ANCHOR_ROLES, BASE_ROLES, KINDS
+from mailmigrate.rules import ANCHOR_ROLES, BASE_ROLES, CONTAINERS, KINDS
 
 _MODE_NAMES = tuple(m.value for m in Mode)
+_FORM_FIELDS = ("keys", "prefixes", "markers", "secret_reference", "container", "needs_any")
 
 _FAMILY_FIELDS = {
     "family", "empty_values", "title", "description", "priority", "defaults", "booleans", "encryption",
@@ -106,8 +107,15 @@ def validate_family(label: str, data: Any) -> list[str]:
             err(where, "must be a mapping with 'keys'")
             continue
         for key in form:
-            if key not in ("keys", "prefixes", "markers", "secret_reference"):
-                err(f"{where}.{key}", "unknown field (known: keys, prefixes, markers, secret_reference)")
+            if key not in _FORM_FIELDS:
+                err(f"{where}.{key}", f"unknown field (known: {', '.join(_FORM_FIELDS)})")
+        container = form.get("container", {})
+        if not isinstance(container, dict) or len(container) > 1 or not all(
+            k in CONTAINERS and isinstance(v, str) and v.strip() for k, v in container.items()
+        ):
+            err(f"{where}.container", f"must be one of {', '.join(CONTAINERS)} with a string of names")
+        if container and kind != "python":
+            err(f"{where}.container", "only python forms have containers")
         keys = form.get("keys")
         if not isinstance(keys, dict) or not keys:
             err(f"{where}.keys", "required: a mapping of key name to role")
@@ -123,7 +131,7 @@ def validate_family(label: str, data: Any) -> list[str]:
             err(f"{where}.keys", "a key has the role 'url' but the family has no 'url' dialect")
         if not roles_seen & set(ANCHOR_ROLES):
             err(f"{where}.keys", "needs a key with role host, hostport or url")
-        for list_field in ("prefixes", "markers"):
+        for list_field in ("prefixes", "markers", "needs_any"):
             value = form.get(list_field, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 err(f"{where}.{list_field}", "must be a list of strings")

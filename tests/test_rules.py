@@ -40,7 +40,7 @@ def test_shipped_rules_are_valid() -> None:
 def test_one_file_per_family_and_every_env_key_is_found_by_the_keyword_pass() -> None:
     rules = load_ruleset()
     pattern = rules.keyword_pattern("env")
-    for family in rules.families:
+    for family in rules.for_kind("env"):
         form = family.form("env")
         for prefix in form.prefixes:
             for key in form.keys:

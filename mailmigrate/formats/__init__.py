@@ -39,6 +39,10 @@ class FormatHandler(Protocol):
 
     def render_addition(self, doc: Document, config: Configuration, key: str, value: str) -> Edit: ...
 
+    def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
+        """Edits the planned ones need (an `import os` for os.environ), or none."""
+        ...
+
     def syntax_errors(self, text: str) -> list[str]:
         """Every parse problem in `text`, as short descriptions that never quote values."""
         ...
@@ -47,6 +51,7 @@ class FormatHandler(Protocol):
 # kind → module defining `HANDLER`
 _REGISTRY: dict[str, str] = {
     "env": "mailmigrate.formats.env",
+    "python": "mailmigrate.formats.python",
 }
 _LOADED: dict[str, FormatHandler] = {}
 

@@ -213,6 +213,9 @@ class EnvHandler:
         lead = "" if at == 0 or doc.text[at - 1] in "\r\n" else newline
         return Edit(at, at, f"{lead}{export}{key}{sep}{_quoted(value, quote)}{newline}")
 
+    def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
+        return []
+
     def syntax_errors(self, text: str) -> list[str]:
         from dotenv.parser import parse_stream
 

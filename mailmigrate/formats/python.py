@@ -1,0 +1,637 @@
+"""Python settings (Django and Flask settings modules, config classes, `app.config[...]`,
+`app.config.update(...)`, NetBox's `EMAIL = {...}`, Django's `MAILERS`, `EmailBackend(...)`
+keywords, email URLs): located with the standard library's `ast`, edited as text spans.
+
+`ast` is C-fast and gives exact positions, so `check` can afford to look at every settings
+module in a pre-commit hook; libcst (lossless, slower to import and parse) is used where a
+rewrite has to be proven: the re-parse check of every changed file.
+
+What a value is (`value_of`): a literal; a module constant defined earlier; an environment
+lookup (`os.environ.get("X", "default")`, `os.getenv`, `os.environ["X"]`, django-environ
+`env("X", default=...)` / `env.int(...)`, decouple `config("X", default=..., cast=...)`), possibly
+wrapped in `int()`/`bool()`/`.lower() in [...]`/`== "True"`; or something computed, which is
+reported and never guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from mailmigrate.document import Document
+from mailmigrate.formats import Located
+from mailmigrate.model import Configuration, Edit, FileInfo, Finding, Setting
+from mailmigrate.rules import ANCHOR_ROLES, Family, Form, Ruleset
+
+KIND = "python"
+LITERAL_NAME = "name"  # Setting.quote of True/False/None
+LITERAL_NUMBER = "number"  # Setting.quote of an int literal
+OPAQUE = "opaque"  # Setting.quote of a computed value: never edited
+_STRING = re.compile(r"(?P<prefix>[rRbBuU]{0,2})(?P<quote>'''|\"\"\"|'|\")", re.DOTALL)
+_TEMPLATE = re.compile(r"\{\{|\{%|\{#")
+# Keys whose value is a sender address: derived from the username or host, it breaks once the
+# username is an API token (families.md, trap 5).
+FROM_KEYS = frozenset({
+    "DEFAULT_FROM_EMAIL", "SERVER_EMAIL", "MAIL_DEFAULT_SENDER", "SMTP_MAIL_FROM", "EMAIL_FROM",
+    "MAIL_FROM", "MAIL_FROM_ADDRESS", "FROM_EMAIL", "SMTP_FROM",
+})
+_ENV_FUNCS = frozenset({"getenv", "get", "env", "config", "str", "int", "bool", "float", "list", "json"})
+
+
+class PythonHandler:
+    kind = KIND
+
+    def locate(self, doc: Document, file: FileInfo, rules: Ruleset) -> Located:
+        located = Located()
+        if file.path.as_posix().endswith("django/conf/global_settings.py"):
+            return located  # the framework's own defaults: not the project's configuration
+        try:
+            tree = ast.parse(doc.text)
+        except (SyntaxError, ValueError) as exc:
+            line = getattr(exc, "lineno", None) or 1
+            if _TEMPLATE.search(doc.text):
+                located.findings.append(Finding("MM113", file.display, line, 1, "a template (Jinja/cookiecutter) source: its values are reported, never edited"))
+            else:
+                located.findings.append(Finding("MM003", file.display, line, 1, f"Python syntax error: {getattr(exc, 'msg', exc)}"))
+            return located
+        module = _Module(doc, tree)
+        if _TEMPLATE.search(doc.text) and "cookiecutter" in doc.text:
+            located.findings.append(Finding("MM113", file.display, 1, 1, "a cookiecutter template: its values are reported, never edited"))
+            return located
+        for scope in module.scopes(rules):
+            located.configurations.extend(_configurations(scope, module, file, rules))
+        located.configurations.sort(key=lambda c: c.line)
+        located.findings.extend(_misspelled(module, file, rules))
+        located.findings.extend(_derived_from(module, file, located.configurations))
+        return located
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def render_value(self, doc: Document, setting: Setting, value: str) -> Edit:
+        if setting.quote == "raw":
+            return Edit(setting.start, setting.end, value)
+        if setting.quote == "code":  # a reference such as os.environ["MAILPACE_API_TOKEN"]
+            return Edit(setting.start, setting.end, value)
+        if setting.quote in (LITERAL_NAME, LITERAL_NUMBER):
+            return Edit(setting.start, setting.end, python_literal(value))
+        return Edit(setting.start, setting.end, _escape(value, setting.quote))
+
+    def render_addition(self, doc: Document, config: Configuration, key: str, value: str) -> Edit:
+        place = config.handler_data
+        assert isinstance(place, _Place)
+        literal = value if value.startswith("os.environ[") else python_literal(value)
+        if place.style == "statement":
+            text = f"{place.indent}{place.prefix.format(key=key)}{literal}{doc.newline}"
+            return Edit(place.offset, place.offset, text)
+        entry = place.prefix.format(key=key) + literal
+        if place.multiline:
+            return Edit(place.offset, place.offset, f"{',' if not place.trailing_comma else ''}{doc.newline}{place.indent}{entry}{',' if place.trailing_comma else ''}")
+        return Edit(place.offset, place.offset, f", {entry}")
+
+    def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
+        """`import os` when a new text uses os.environ and the module does not import os."""
+        if not any("os.environ" in e.text for e in edits):
+            return []
+        tree = ast.parse(doc.text)
+        for node in tree.body:
+            if isinstance(node, ast.Import) and any(a.name == "os" and a.asname is None for a in node.names):
+                return []
+        # At the head of the module's first import block (where isort would put it), else after
+        # the docstring and `from __future__` imports.
+        lines = _Lines(doc.text)
+        at = 0
+        for node in tree.body:
+            docstring = node is tree.body[0] and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not future:
+                return [Edit(lines.starts[node.lineno - 1], lines.starts[node.lineno - 1], f"import os{doc.newline}")]
+            if docstring or future:
+                at = lines.line_end(node.end_lineno or node.lineno)
+        return [Edit(at, at, f"import os{doc.newline}")]
+
+    def syntax_errors(self, text: str) -> list[str]:
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError) as exc:
+            return [f"Python syntax error: {getattr(exc, 'msg', exc)}"]
+        import libcst  # the lossless parser: a rewrite must round-trip exactly
+
+        try:
+            module = libcst.parse_module(text)
+        except libcst.ParserSyntaxError as exc:
+            return [f"libcst cannot parse it: {exc.message}"]
+        return [] if module.code == text else ["libcst does not round-trip it"]
+
+
+HANDLER = PythonHandler()
+
+
+# --------------------------------------------------------------------------------------------
+# Positions
+
+
+class _Lines:
+    """ast counts columns in UTF-8 bytes; edits count characters."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def offset(self, lineno: int, byte_col: int) -> int:
+        start = self.starts[lineno - 1]
+        end = self.starts[lineno] if lineno < len(self.starts) else len(self.text)
+        line = self.text[start:end]
+        return start + len(line.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return (
+            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self.offset(node.end_lineno, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+    def line_end(self, lineno: int) -> int:
+        return self.starts[lineno] if lineno < len(self.starts) else len(self.text)
+
+    def indent_of(self, lineno: int) -> str:
+        start = self.starts[lineno - 1]
+        line = self.text[start:self.line_end(lineno)]
+        return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+# --------------------------------------------------------------------------------------------
+# Scopes: where a family's keys can sit
+
+
+@dataclass
+class _Entry:
+    key: str
+    value: ast.expr
+    stmt: ast.AST  # the statement (or dict item / keyword) holding it
+
+
+@dataclass
+class _Place:
+    """Where and how a missing key is added."""
+
+    offset: int
+    indent: str
+    style: str  # "statement" (KEY = value lines) or "item" (dict items, keyword arguments)
+    prefix: str  # "{key} = ", 'app.config["{key}"] = ', '"{key}": ', "{key}="
+    multiline: bool = True
+    trailing_comma: bool = False
+
+
+@dataclass
+class _Scope:
+    kind: str  # "assignments" (module, class, app.config) or "mapping" (dict, keywords) or "url"
+    name: str
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    own: set[str] = field(default_factory=set)  # keys the scope itself defines (not inherited)
+    place: _Place | None = None
+    form_filter: str = ""  # container text a family's form must name ("variable:EMAIL", "call:EmailBackend")
+
+
+class _Module:
+    def __init__(self, doc: Document, tree: ast.Module) -> None:
+        self.doc = doc
+        self.tree = tree
+        self.lines = _Lines(doc.text)
+        # One walk of the tree: the calls and the assignments anywhere in it.
+        self.calls: list[ast.Call] = []
+        self.assigns: list[ast.stmt] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                self.calls.append(node)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                self.assigns.append(node)
+        self.constants: dict[str, ast.expr] = {}  # module-level NAME = <expr>, last wins
+        for node in _flat(tree.body):
+            for target, value in _assignments(node):
+                if isinstance(target, ast.Name):
+                    self.constants[target.id] = value
+
+    def scopes(self, rules: Ruleset) -> Iterator[_Scope]:
+        yield self._statements("module", _flat(self.tree.body))
+        classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+        for cls in classes.values():
+            scope = self._statements(f"class {cls.name}", _flat(cls.body))
+            scope.own = set(scope.entries)
+            # Inherited settings (class ProductionConfig(Config)) come from bases in this module.
+            for base in reversed(cls.bases):
+                if isinstance(base, ast.Name) and base.id in classes:
+                    inherited = self._statements("", _flat(classes[base.id].body)).entries
+                    scope.entries = {**inherited, **scope.entries}
+            yield scope
+        yield from self._config_subscripts()
+        yield from self._config_calls()
+        yield from self._containers(rules)
+
+    def _statements(self, name: str, body: list[ast.stmt]) -> _Scope:
+        scope = _Scope("assignments", name)
+        for node in body:
+            for target, value in _assignments(node):
+                if isinstance(target, ast.Name):
+                    scope.entries[target.id] = _Entry(target.id, value, node)
+        scope.own = set(scope.entries)
+        return scope
+
+    def _config_subscripts(self) -> Iterator[_Scope]:
+        """`app.config["MAIL_SERVER"] = ...`, grouped per config object."""
+        groups: dict[str, _Scope] = {}
+        for node in self.assigns:
+            for target, value in _assignments(node):
+                if isinstance(target, ast.Subscript) and _is_config(target.value):
+                    key = _string(target.slice)
+                    if key is not None:
+                        owner = ast.unparse(target.value)
+                        scope = groups.setdefault(owner, _Scope("assignments", owner))
+                        scope.entries[key] = _Entry(key, value, node)
+        for owner, scope in groups.items():
+            scope.own = set(scope.entries)
+            yield scope
+
+    def _config_calls(self) -> Iterator[_Scope]:
+        """`app.config.update(MAIL_SERVER=...)`, `.update({...})`, `.update(dict(...))`,
+        `.from_mapping(...)`: one scope per call."""
+        for node in self.calls:
+            if (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("update", "from_mapping")
+                and _is_config(node.func.value)
+            ):
+                scope = self._mapping(node, f"{ast.unparse(node.func)}(...)")
+                if scope is not None:
+                    yield scope
+
+    def _containers(self, rules: Ruleset) -> Iterator[_Scope]:
+        wanted: dict[str, set[str]] = {}
+        for family in rules.for_kind(KIND):
+            for kind, names in family.form(KIND).container.items():
+                wanted.setdefault(kind, set()).update(names.split())
+        for name in wanted.get("variable", ()):
+            value = self.constants.get(name)
+            if isinstance(value, ast.Dict):
+                scope = self._mapping(value, name)
+                if scope is not None:
+                    scope.form_filter = f"variable:{name}"
+                    yield scope
+        for path in wanted.get("path", ()):
+            root, *rest = path.split(".")
+            value = self.constants.get(root)
+            for found, label in _walk_path(value, rest, root):
+                scope = self._mapping(found, label)
+                if scope is not None:
+                    scope.form_filter = f"path:{path}"
+                    yield scope
+        calls = wanted.get("call", set())
+        url_calls = wanted.get("url_call", set())
+        for node in self.calls:
+            dotted = _dotted(node.func)
+            short = dotted.rsplit(".", 1)[-1] if dotted else ""
+            if short in calls and node.keywords:
+                scope = self._mapping(node, f"{dotted}(...)")
+                if scope is not None:
+                    scope.form_filter = f"call:{short}"
+                    yield scope
+            elif dotted and (dotted in url_calls or short in url_calls):
+                scope = self._url_call(node, dotted)
+                if scope is not None:
+                    scope.form_filter = "url_call"
+                    yield scope
+
+    def _mapping(self, node: ast.Call | ast.Dict, name: str) -> _Scope | None:
+        """Entries of a dict literal, of keyword arguments, or of a call's dict argument."""
+        scope = _Scope("mapping", name)
+        items: list[tuple[ast.AST, str, ast.expr]] = []  # (holder, key, value)
+        container: ast.AST = node
+        if isinstance(node, ast.Dict):
+            for key_node, value_node in zip(node.keys, node.values):
+                text = _string(key_node) if key_node is not None else None
+                if text is not None and key_node is not None:
+                    items.append((key_node, text, value_node))
+            style = "dict"
+        else:
+            for keyword in node.keywords:
+                if keyword.arg is not None:
+                    items.append((keyword, keyword.arg, keyword.value))
+            style = "kwargs"
+            if not items and node.args and isinstance(node.args[0], (ast.Dict, ast.Call)):
+                inner = node.args[0]
+                return self._mapping(inner, name) if not isinstance(inner, ast.Call) or _dotted(inner.func) == "dict" else None
+        if not items:
+            return None
+        for holder, key, value in items:
+            scope.entries[key] = _Entry(key, value, holder)
+        scope.own = set(scope.entries)
+        _, _, last_value = items[-1]
+        first_line = items[0][0].lineno  # type: ignore[attr-defined]
+        multiline = first_line != container.lineno or last_value.end_lineno != container.lineno  # type: ignore[attr-defined]
+        after = self.lines.offset(last_value.end_lineno, last_value.end_col_offset)  # type: ignore[arg-type]
+        rest = self.doc.text[after:]
+        comma = re.match(r"\s*,", rest)
+        quote = "'" if isinstance(items[0][0], ast.Constant) and self.doc.text[self.lines.span(items[0][0])[0]] == "'" else '"'
+        prefix = f"{quote}{{key}}{quote}: " if style == "dict" else "{key}="
+        scope.place = _Place(
+            offset=after + (comma.end() if comma else 0),
+            indent=self.lines.indent_of(first_line) if multiline else "",
+            style="item",
+            prefix=prefix,
+            multiline=multiline,
+            trailing_comma=comma is not None,
+        )
+        return scope
+
+    def _url_call(self, node: ast.Call, dotted: str) -> _Scope | None:
+        """env.email_url("EMAIL_URL", default=...), dj_email_url.parse(<value>), dj_email_url.config(default=...)."""
+        scope = _Scope("url", f"{dotted}(...)")
+        default = next((k.value for k in node.keywords if k.arg == "default"), None)
+        if dotted.endswith(".parse") and node.args:
+            scope.entries["url"] = _Entry("url", node.args[0], node)
+        else:
+            var = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in ("var", "env")), None)
+            name = _string(var) if var is not None else "EMAIL_URL"
+            if name is None:
+                return None
+            fake = ast.Call(
+                func=ast.Attribute(value=ast.Name("os"), attr="getenv"),
+                args=[ast.Constant(name)] + ([default] if default is not None else []),
+                keywords=[],
+            )
+            ast.copy_location(fake, node)
+            scope.entries["url"] = _Entry("url", fake, node)
+        scope.own = {"url"}
+        return scope
+
+    # -- values -------------------------------------------------------------------------------
+
+    def setting(self, key: str, role: str, value: ast.expr, depth: int = 0) -> Setting:
+        """What a value expression is, as a Setting with the span an edit would replace."""
+        line, col = value.lineno, value.col_offset + 1
+        if isinstance(value, ast.Constant) and isinstance(value.value, (str, bool, int)) or (
+            isinstance(value, ast.Constant) and value.value is None
+        ):
+            return self._literal(key, role, value)
+        if isinstance(value, ast.Name) and value.id in self.constants and depth < 5:
+            # A module constant used here (EMAIL_HOST = SMTP_SERVER): its definition is edited.
+            const = self.constants[value.id]
+            if const is not value:
+                found = self.setting(key, role, const, depth + 1)
+                found.line, found.col = line, col
+                return found
+        lookup = _env_lookup(value)
+        if lookup is not None:
+            name, default = lookup
+            setting = Setting(key, role, "", *self.lines.span(value), line, col, quote=OPAQUE, env_ref=name, outer=self.lines.span(value))
+            if default is not None:
+                inner = self.setting(key, role, default, depth + 1)
+                if inner.quote != OPAQUE and inner.env_ref is None:
+                    setting.env_default = inner.value
+                    setting.default_span = (inner.start, inner.end)
+                    setting.default_quote = inner.quote
+                    setting.default_outer = inner.outer
+            return setting
+        start, end = self.lines.span(value)
+        shown = ast.unparse(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return Setting(key, role, "", start, end, line, col, quote=OPAQUE, opaque=f"computed by `{shown}`", known=False)
+
+    def _literal(self, key: str, role: str, node: ast.Constant) -> Setting:
+        start, end = self.lines.span(node)
+        line, col = node.lineno, node.col_offset + 1
+        raw = self.doc.text[start:end]
+        if isinstance(node.value, bool) or node.value is None:
+            text = "" if node.value is None else str(node.value)
+            return Setting(key, role, text, start, end, line, col, quote=LITERAL_NAME, outer=(start, end))
+        if isinstance(node.value, int):
+            return Setting(key, role, str(node.value), start, end, line, col, quote=LITERAL_NUMBER, outer=(start, end))
+        match = _STRING.match(raw)
+        # Implicit concatenation ("a" "b") or an escape we would have to re-create: not editable.
+        why = "written in a form mailmigrate does not edit (concatenated or bytes)"
+        if match is None or "b" in match.group("prefix").lower() or not raw.endswith(match.group("quote")):
+            return Setting(key, role, str(node.value), start, end, line, col, quote=OPAQUE, outer=(start, end), opaque=why)
+        inner_start, inner_end = start + match.end(), end - len(match.group("quote"))
+        inner = raw[match.end(): len(raw) - len(match.group("quote"))]
+        if inner != node.value and "r" not in match.group("prefix").lower():
+            return Setting(key, role, str(node.value), start, end, line, col, quote=OPAQUE, outer=(start, end), opaque=why)
+        return Setting(key, role, str(node.value), inner_start, inner_end, line, col, quote=match.group("quote"), outer=(start, end))
+
+
+def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements of a body, with `if`/`else`/`try` blocks opened (settings often sit there)."""
+    out: list[ast.stmt] = []
+    for node in body:
+        if isinstance(node, ast.If):
+            out += _flat(node.body) + _flat(node.orelse)
+        elif isinstance(node, ast.Try):
+            out += _flat(node.body) + _flat(node.orelse) + _flat(node.finalbody)
+        else:
+            out.append(node)
+    return out
+
+
+def _assignments(node: ast.AST) -> Iterator[tuple[ast.expr, ast.expr]]:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        yield node.targets[0], node.value
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        yield node.target, node.value
+
+
+def _is_config(node: ast.expr) -> bool:
+    """`app.config`, `self.app.config`, `current_app.config`, `flask_app.config`."""
+    return isinstance(node, ast.Attribute) and node.attr == "config"
+
+
+def _string(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else ""
+    return ""
+
+
+def _walk_path(value: ast.expr | None, rest: list[str], label: str) -> Iterator[tuple[ast.Dict, str]]:
+    if not isinstance(value, ast.Dict):
+        return
+    if not rest:
+        yield value, label
+        return
+    head, *tail = rest
+    for key, item in zip(value.keys, value.values):
+        text = _string(key)
+        if text is not None and (head == "*" or text == head):
+            yield from _walk_path(item, tail, f"{label}[{text!r}]")
+
+
+def _env_lookup(node: ast.expr) -> tuple[str, ast.expr | None] | None:
+    """(variable, default node) for environment lookups, through int()/bool()/.lower()/comparisons."""
+    while True:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("int", "bool", "str", "float") and node.args:
+            node = node.args[0]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("lower", "upper", "strip") and not node.args:
+            node = node.func.value
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1:
+            node = node.left
+        else:
+            break
+    if isinstance(node, ast.Subscript) and _dotted(node.value) in ("os.environ", "environ"):
+        name = _string(node.slice)
+        return (name, None) if name else None
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    dotted = _dotted(node.func)
+    name = _string(node.args[0])
+    if name is None:
+        return None
+    default = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "default"), None)
+    if dotted in ("os.environ.get", "environ.get", "os.getenv", "getenv"):
+        return name, default
+    # django-environ env("X") / env.str("X"), python-decouple config("X")
+    parts = dotted.split(".")
+    if parts[0] in ("env", "config") and (len(parts) == 1 or parts[-1] in _ENV_FUNCS):
+        return name, default
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Configurations
+
+
+def _configurations(scope: _Scope, module: _Module, file: FileInfo, rules: Ruleset) -> list[Configuration]:
+    candidates: list[tuple[int, int, int, Family, dict[str, str]]] = []
+    for order, family in enumerate(rules.for_kind(KIND)):
+        form = family.form(KIND)
+        if not _form_fits(form, scope):
+            continue
+        matched = {k: r for k, r in form.keys.items() if k in scope.entries}
+        if scope.kind == "url":
+            matched = {"url": "url"} if "url" in form.roles else {}
+        if not matched or not (set(matched) & scope.own):
+            continue
+        if form.needs_any and not any(k in scope.entries for k in form.needs_any):
+            continue
+        if not any(_is_anchor(family, role, module, scope.entries[key].value) for key, role in matched.items()):
+            continue
+        markers = sum(m in scope.entries for m in form.markers)
+        candidates.append((len(matched) + markers, family.priority, -order, family, matched))
+    candidates.sort(key=lambda c: (-c[0], -c[1], -c[2]))
+    configs: list[Configuration] = []
+    taken: set[str] = set()
+    for _, _, _, family, matched in candidates:
+        anchors = {k for k, r in matched.items() if r in ANCHOR_ROLES or r in family.switches}
+        if anchors & taken:
+            continue
+        taken |= anchors
+        settings: dict[str, Setting] = {}
+        for key, role in matched.items():
+            settings.setdefault(role, module.setting(key, role, scope.entries[key].value))
+        config = Configuration(
+            family=family,
+            kind=KIND,
+            file=file,
+            scope=scope.name,
+            prefix="",
+            settings=settings,
+            insert_at=0,
+            line=min(s.line for s in settings.values()),
+        )
+        config.handler_data = scope.place or _statement_place(module, scope, matched)
+        configs.append(config)
+    return configs
+
+
+def _form_fits(form: Form, scope: _Scope) -> bool:
+    if scope.kind == "url":
+        return "url_call" in form.container
+    if not form.container:
+        return scope.form_filter == "" and scope.kind in ("assignments", "mapping")
+    kind, names = next(iter(form.container.items()))
+    if kind == "url_call":
+        return False
+    if kind == "call":
+        return scope.form_filter.startswith("call:") and scope.form_filter[5:] in names.split()
+    return scope.form_filter == f"{kind}:{names}"
+
+
+def _is_anchor(family: Family, role: str, module: _Module, value: ast.expr) -> bool:
+    if role in ANCHOR_ROLES:
+        return True
+    switch = family.switches.get(role)
+    if switch is None or not switch.anchor:
+        return False
+    text = module.setting("", role, value).value
+    return switch.is_ok(text) is False and not switch.is_inactive(text)
+
+
+def _statement_place(module: _Module, scope: _Scope, matched: dict[str, str]) -> _Place:
+    own = [scope.entries[k].stmt for k in matched if k in scope.own]
+    last = max(own, key=lambda n: n.end_lineno or 0)  # type: ignore[attr-defined]
+    line = last.end_lineno or last.lineno  # type: ignore[attr-defined]
+    indent = module.lines.indent_of(last.lineno)  # type: ignore[attr-defined]
+    prefix = "{key} = "
+    targets = list(_assignments(last))
+    if targets and isinstance(targets[0][0], ast.Subscript):
+        quote = module.doc.text[module.lines.span(targets[0][0].slice)[0]]
+        prefix = f"{ast.unparse(targets[0][0].value)}[{quote}{{key}}{quote}] = "
+    offset = module.lines.line_end(line)
+    needs_newline = offset == len(module.doc.text) and not module.doc.text.endswith("\n")
+    place = _Place(offset, ("\n" if needs_newline else "") + indent, "statement", prefix)
+    return place
+
+
+# --------------------------------------------------------------------------------------------
+# Reports
+
+
+def _misspelled(module: _Module, file: FileInfo, rules: Ruleset) -> Iterator[Finding]:
+    """EMAIL_USE_TSL: a name one typo away from a real key is a bug the framework ignores."""
+    known = {k for f in rules.families for form in f.forms.values() for k in form.keys if k.isupper()}
+    for node in _flat(module.tree.body):
+        for target, _ in _assignments(node):
+            if isinstance(target, ast.Name) and target.id.isupper() and target.id not in known:
+                close = difflib.get_close_matches(target.id, known, n=1, cutoff=0.9)
+                if close and close[0].split("_")[0] == target.id.split("_")[0]:
+                    yield Finding(
+                        "MM114", file.display, target.lineno, target.col_offset + 1,
+                        f"{target.id} looks like a misspelling of {close[0]}; the framework ignores it",
+                    )
+
+
+def _derived_from(module: _Module, file: FileInfo, configs: list[Configuration]) -> Iterator[Finding]:
+    sources = {s.key for c in configs for role, s in c.settings.items() if role in ("user", "host")}
+    if not sources:
+        return
+    for node in _flat(module.tree.body):
+        for target, value in _assignments(node):
+            if isinstance(target, ast.Name) and target.id in FROM_KEYS:
+                used = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & sources
+                if used:
+                    name = sorted(used)[0]
+                    yield Finding(
+                        "MM202", file.display, target.lineno, target.col_offset + 1,
+                        f"{target.id} is built from {name}; with MailPace the username is an API token "
+                        "and the host is smtp.mailpace.com: set a real sender address on your domain",
+                    )
+
+
+def python_literal(value: str) -> str:
+    """A value as Python source: numbers and booleans bare, everything else a string."""
+    if value in ("True", "False", "None") or re.fullmatch(r"\d+", value):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.capitalize()
+    return repr(value) if "'" in value and '"' not in value else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _escape(value: str, quote: str) -> str:
+    text = value.replace("\\", "\\\\")
+    if len(quote) == 1:
+        text = text.replace(quote, "\\" + quote).replace("\n", "\\n")
+    return text
