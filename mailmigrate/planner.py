@@ -130,22 +130,29 @@ class _Planner:
         path = self.config.file.display
         self.plan.findings.append(Finding(code, path, line, col, message, fixable))
 
-    def set_value(self, role: str, value: str, *, secret: bool = False) -> None:
+    def set_value(self, role: str, value: str | bool, *, secret: bool = False) -> None:
+        """Write `value` where the setting's value lives. A boolean is spelled like the value it
+        replaces (`false` → `true`, `False` → `True`), else like its siblings."""
         setting = self.config.settings[role]
         targets = self.targets(setting)
         if not targets and setting.env_ref:
             self.finding(
                 "MM111", setting,
                 f"{setting.key} comes from ${{{setting.env_ref}}}, which no file here defines: "
-                f"set it to {value} where the app is deployed",
+                f"set it to {self.spell(value)} where the app is deployed",
                 fixable=False,
             )
         elif not targets:
-            self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: set it to {value} by hand", fixable=False)
+            self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: set it to {self.spell(value)} by hand", fixable=False)
         for target, file in targets:
+            if isinstance(value, bool):
+                like = target.value.strip() if parse_bool(target.value) is not None and target.value.strip() else self.bool_like
+                text = spell_bool(value, like, self.family.booleans)
+            else:
+                text = value
             # A key another configuration adds in this run is that configuration's to write.
-            if target.value != value and target.quote != PENDING:
-                self.plan.changes.append(ValueChange(target, file, value, secret))
+            if target.value != text and target.quote != PENDING:
+                self.plan.changes.append(ValueChange(target, file, text, secret))
 
     def add(self, role: str, value: str, *, secret: bool = False) -> None:
         self.plan.additions.append(Addition(self.config, self.config.key_for(role), value, secret))
@@ -296,14 +303,15 @@ class _Planner:
             text = self.spell(value)
             setting = self.config.get(name)
             if setting is not None:
-                self.set_value(name, text)
+                self.set_value(name, value)
+                current = self.value(name) if self.value(name) is not None else setting.value
                 if mode is None:
                     code, why = "MM106", "STARTTLS and implicit TLS are both switched on"
                 elif mode is Mode.NONE:
                     code, why = "MM104", "mail is sent without TLS; MailPace needs TLS before AUTH"
                 else:
                     code, why = "MM105", f"{mode.value} does not fit port {port}"
-                self.finding(code, setting, f"{setting.key}={setting.value}: {why}; set {text}")
+                self.finding(code, setting, f"{setting.key}={current}: {why}; set {text}")
             else:
                 key = self.config.key_for(name)
                 self.add(name, text)
@@ -323,8 +331,8 @@ class _Planner:
             text = self.spell(switch.write)
             setting = self.config.get(name)
             if setting is not None:
-                self.set_value(name, text)
-                self.finding("MM109", setting, f"{setting.key}={setting.value}: SMTP with login needs {text}")
+                self.set_value(name, switch.write)
+                self.finding("MM109", setting, f"{setting.key}={self.value(name)}: SMTP with login needs {text}")
             else:
                 self.add(name, text)
                 self.finding("MM107", None, f"{self.config.key_for(name)} is missing: SMTP with login needs {text}")

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from mailmigrate.engine import RunOptions, RunResult, analyse_files
+from mailmigrate.filekinds import kind_of
 from mailmigrate.model import FileInfo
 from mailmigrate.rules import Ruleset, load_ruleset
 
@@ -37,7 +38,9 @@ def run_file(
     path = tmp_path / name
     path.write_bytes(text.encode("utf-8"))
     is_tracked = (not secrets_file) if tracked is None else tracked
-    info = FileInfo(path, name, "env", tracked=is_tracked, ignored=secrets_file and not is_tracked, in_git=True)
+    kind = kind_of(name)
+    assert kind is not None, name
+    info = FileInfo(path, name, kind, tracked=is_tracked, ignored=secrets_file and not is_tracked, in_git=True)
     options = RunOptions(token=token, forced_port=port, include_local=include_local)
     result = analyse_files([info], rules(), options)
     assert not result.blocked, [f.message for f in result.findings if f.code == "MM005"]

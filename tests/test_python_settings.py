@@ -1,0 +1,188 @@
+"""Python settings, shape by shape: no-op cases first, then fixes; each fix re-parses (ast and
+libcst) and a second run changes nothing. Settings modules are tracked files: credentials
+become os.environ["MAILPACE_API_TOKEN"], never the token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import assert_migrates, assert_noop
+
+REF = 'os.environ["MAILPACE_API_TOKEN"]'
+TRACKED = {"secrets_file": False, "name": "settings.py"}
+
+NOOP = [
+    pytest.param('EMAIL_HOST = "localhost"\nEMAIL_PORT = 1025\n', id="django-localhost"),
+    pytest.param(
+        f'import os\nEMAIL_HOST = "smtp.mailpace.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_USER = {REF}\nEMAIL_HOST_PASSWORD = {REF}\n',
+        id="already-mailpace",
+    ),
+    pytest.param("from django.conf import settings\n\ndef send():\n    return settings.EMAIL_HOST, settings.EMAIL_PORT\n", id="settings-only-read"),
+    pytest.param('# EMAIL_HOST = "smtp.gmail.com"\nHELP = "set EMAIL_HOST to smtp.gmail.com"\n', id="comment-and-string"),
+    pytest.param('SMTP_HOST = "smtp.gmail.com"\nSMTP_PORT = 587\n', id="smtp-constants-without-superset-keys"),
+    pytest.param('import os\nEMAIL_HOST = os.environ.get("EMAIL_HOST", "mailpit")\nEMAIL_PORT = 1025\n', id="env-default-is-a-catcher"),
+    pytest.param("EMAIL_HOST = get_smtp_host()\nEMAIL_PORT = 587\n", id="computed-host-is-reported-not-guessed"),
+    pytest.param('EMAIL_HOST = "smtp.gmail.com"  # mailmigrate: ignore[MM101]\nEMAIL_PORT = 587\n', id="suppressed"),
+    pytest.param("def broken(:\n    EMAIL_HOST = 'smtp.gmail.com'\n", id="syntax-error-is-a-finding"),
+    pytest.param('EMAIL_HOST = "{{ cookiecutter.email_host }}"\nEMAIL_PORT = {{ cookiecutter.port }}\n', id="cookiecutter-template"),
+]
+
+
+@pytest.mark.parametrize("before", NOOP)
+def test_noop(tmp_path: Path, before: str) -> None:
+    assert_noop(tmp_path, before, **TRACKED)
+
+
+def test_reports_for_noop_cases(tmp_path: Path) -> None:
+    result = assert_noop(tmp_path, "EMAIL_HOST = get_smtp_host()\nEMAIL_PORT = 587\n", **TRACKED)
+    assert any("get_smtp_host()" in text for text in result.followups)
+    result = assert_noop(tmp_path, "def broken(:\n    EMAIL_HOST = 1\n", **TRACKED)
+    assert [f.code for f in result.findings] == ["MM003"]
+    result = assert_noop(tmp_path, 'EMAIL_HOST = "{{ cookiecutter.email_host }}"\nEMAIL_PORT = {{ cookiecutter.port }}\n', **TRACKED)
+    assert [f.code for f in result.findings] == ["MM113"]
+
+
+FIXES = [
+    pytest.param(
+        '"""Shop settings."""\nfrom pathlib import Path\n\nEMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"\n'
+        'EMAIL_HOST = "smtp.gmail.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_USER = "me@gmail.com"\n'
+        "EMAIL_HOST_PASSWORD = 'abcd efgh ijkl mnop'  # app password\nDEFAULT_FROM_EMAIL = \"shop@example.com\"\n",
+        '"""Shop settings."""\nimport os\nfrom pathlib import Path\n\nEMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"\n'
+        f'EMAIL_HOST = "smtp.mailpace.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_USER = {REF}\n'
+        f'EMAIL_HOST_PASSWORD = {REF}  # app password\nDEFAULT_FROM_EMAIL = "shop@example.com"\n',
+        id="django-literal-gmail",
+    ),
+    pytest.param(
+        '"""Settings."""\nfrom __future__ import annotations\n\nfrom typing import Final\n\nEMAIL_HOST: Final[str] = "smtp.sendgrid.net"\n'
+        "EMAIL_PORT: Final = 2525\nEMAIL_USE_TLS: Final = True\n",
+        '"""Settings."""\nfrom __future__ import annotations\n\nfrom typing import Final\n\nEMAIL_HOST: Final[str] = "smtp.mailpace.com"\n'
+        "EMAIL_PORT: Final = 2525\nEMAIL_USE_TLS: Final = True\n",
+        id="annotated-assignments",
+    ),
+    pytest.param(
+        'import os\n\nEMAIL_HOST = os.environ.get("EMAIL_HOST", "smtp.sendgrid.net")\nEMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))\n'
+        'EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "apikey")\nEMAIL_HOST_PASSWORD = os.getenv("SENDGRID_API_KEY")\n',
+        'import os\n\nEMAIL_HOST = os.environ.get("EMAIL_HOST", "smtp.mailpace.com")\nEMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))\n'
+        f'EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", {REF})\nEMAIL_HOST_PASSWORD = os.getenv("SENDGRID_API_KEY")\n'
+        "EMAIL_USE_TLS = True\n",
+        id="env-lookups-with-sendgrid-defaults-and-no-tls",
+    ),
+    pytest.param(
+        'import environ\n\nenv = environ.Env()\nEMAIL_HOST = env("EMAIL_HOST", default="smtp.mailgun.org")\n'
+        'EMAIL_PORT = env.int("EMAIL_PORT", default=465)\nEMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=True)\n'
+        'EMAIL_HOST_USER = env("EMAIL_HOST_USER")\nEMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")\n',
+        'import environ\n\nenv = environ.Env()\nEMAIL_HOST = env("EMAIL_HOST", default="smtp.mailpace.com")\n'
+        'EMAIL_PORT = env.int("EMAIL_PORT", default=465)\nEMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=True)\n'
+        'EMAIL_HOST_USER = env("EMAIL_HOST_USER")\nEMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")\n',
+        id="django-environ-465",
+    ),
+    pytest.param(
+        'from decouple import config\n\nEMAIL_HOST = config("EMAIL_HOST", default="smtp.office365.com")\n'
+        'EMAIL_PORT = config("EMAIL_PORT", default=587, cast=int)\nEMAIL_USE_TLS = config("EMAIL_USE_TLS", default=False, cast=bool)\n',
+        'from decouple import config\n\nEMAIL_HOST = config("EMAIL_HOST", default="smtp.mailpace.com")\n'
+        'EMAIL_PORT = config("EMAIL_PORT", default=587, cast=int)\nEMAIL_USE_TLS = config("EMAIL_USE_TLS", default=True, cast=bool)\n',
+        id="python-decouple",
+    ),
+    pytest.param(
+        'import os\nEMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "false").lower() in ("true", "1")\nEMAIL_HOST = "smtp.gmail.com"\nEMAIL_PORT = 587\n',
+        'import os\nEMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "true").lower() in ("true", "1")\nEMAIL_HOST = "smtp.mailpace.com"\nEMAIL_PORT = 587\n',
+        id="boolean-through-lower-in",
+    ),
+    pytest.param(
+        'SMTP_RELAY = "smtp.gmail.com"\nRELAY_PORT = 465\n\nEMAIL_HOST = SMTP_RELAY\nEMAIL_PORT = RELAY_PORT\nEMAIL_USE_SSL = True\n',
+        'SMTP_RELAY = "smtp.mailpace.com"\nRELAY_PORT = 465\n\nEMAIL_HOST = SMTP_RELAY\nEMAIL_PORT = RELAY_PORT\nEMAIL_USE_SSL = True\n',
+        id="module-constants-edited-where-defined",
+    ),
+    pytest.param(
+        'EMAIL_HOST = "smtp.mailgun.org"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_USE_SSL = True\n',
+        'EMAIL_HOST = "smtp.mailpace.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_USE_SSL = False\n',
+        id="both-flags",
+    ),
+    pytest.param(
+        'EMAIL_HOST = "smtp.sendgrid.net"\r\nEMAIL_PORT = 25\r\n',
+        'EMAIL_HOST = "smtp.mailpace.com"\r\nEMAIL_PORT = 25\r\nEMAIL_USE_TLS = True\r\n',
+        id="crlf-and-adds-use-tls",
+    ),
+    pytest.param(
+        "class Config:\n    MAIL_SERVER = 'smtp.mailgun.org'\n    MAIL_PORT = 587\n    MAIL_USE_TLS = True\n\n\n"
+        "class ProductionConfig(Config):\n    DEBUG = False\n\n\nclass DevelopmentConfig(Config):\n    MAIL_SERVER = 'localhost'\n    MAIL_PORT = 1025\n",
+        "class Config:\n    MAIL_SERVER = 'smtp.mailpace.com'\n    MAIL_PORT = 587\n    MAIL_USE_TLS = True\n\n\n"
+        "class ProductionConfig(Config):\n    DEBUG = False\n\n\nclass DevelopmentConfig(Config):\n    MAIL_SERVER = 'localhost'\n    MAIL_PORT = 1025\n",
+        id="flask-config-classes",
+    ),
+    pytest.param(
+        "class Config:\n    MAIL_SERVER = 'smtp.googlemail.com'\n    MAIL_PORT = 587\n    SECRET_KEY = 'x'\n",
+        "class Config:\n    MAIL_SERVER = 'smtp.mailpace.com'\n    MAIL_PORT = 587\n    MAIL_USE_TLS = True\n    SECRET_KEY = 'x'\n",
+        id="flask-class-gets-use-tls-in-its-body",
+    ),
+    pytest.param(
+        'app.config["MAIL_SERVER"] = "smtp.gmail.com"\napp.config["MAIL_PORT"] = 465\napp.config["MAIL_USE_SSL"] = True\n',
+        'app.config["MAIL_SERVER"] = "smtp.mailpace.com"\napp.config["MAIL_PORT"] = 465\napp.config["MAIL_USE_SSL"] = True\n',
+        id="app-config-subscripts",
+    ),
+    pytest.param(
+        'app.config.update(\n    MAIL_SERVER="smtp.sendgrid.net",\n    MAIL_PORT=587,\n)\n',
+        'app.config.update(\n    MAIL_SERVER="smtp.mailpace.com",\n    MAIL_PORT=587,\n    MAIL_USE_TLS=True,\n)\n',
+        id="app-config-update-keywords",
+    ),
+    pytest.param(
+        "app.config.update({'MAIL_SERVER': 'smtp.sendgrid.net', 'MAIL_PORT': 587})\n",
+        "app.config.update({'MAIL_SERVER': 'smtp.mailpace.com', 'MAIL_PORT': 587, 'MAIL_USE_TLS': True})\n",
+        id="app-config-update-dict",
+    ),
+    pytest.param(
+        "app.config.from_mapping(dict(MAIL_SERVER='smtp.sendgrid.net', MAIL_PORT=2525, MAIL_USE_TLS=True))\n",
+        "app.config.from_mapping(dict(MAIL_SERVER='smtp.mailpace.com', MAIL_PORT=2525, MAIL_USE_TLS=True))\n",
+        id="from-mapping-dict-call",
+    ),
+    pytest.param(
+        "EMAIL = {\n    'SERVER': 'smtp.sendgrid.net',\n    'PORT': 587,\n    'USE_SSL': False,\n    'TIMEOUT': 10,\n    'FROM_EMAIL': 'netbox@example.com',\n}\n",
+        "EMAIL = {\n    'SERVER': 'smtp.mailpace.com',\n    'PORT': 587,\n    'USE_SSL': False,\n    'TIMEOUT': 10,\n    'FROM_EMAIL': 'netbox@example.com',\n    'USE_TLS': True,\n}\n",
+        id="netbox-email-dict",
+    ),
+    pytest.param(
+        'MAILERS = {\n    "default": {\n        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",\n        "OPTIONS": {"host": "smtp.gmail.com", "port": 465, "use_ssl": True},\n    },\n}\n',
+        'MAILERS = {\n    "default": {\n        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",\n        "OPTIONS": {"host": "smtp.mailpace.com", "port": 465, "use_ssl": True},\n    },\n}\n',
+        id="django-6.1-mailers",
+    ),
+    pytest.param(
+        'from django.core.mail import get_connection\n\nconnection = get_connection(host="smtp.sendgrid.net", port=587, use_tls=True)\n',
+        'from django.core.mail import get_connection\n\nconnection = get_connection(host="smtp.mailpace.com", port=587, use_tls=True)\n',
+        id="get-connection-keywords",
+    ),
+    pytest.param(
+        'SMTP_HOST = "smtp.sendgrid.net"\nSMTP_STARTTLS = True\nSMTP_SSL = False\nSMTP_PORT = 25\nSMTP_MAIL_FROM = "superset@example.com"\n',
+        'SMTP_HOST = "smtp.mailpace.com"\nSMTP_STARTTLS = True\nSMTP_SSL = False\nSMTP_PORT = 25\nSMTP_MAIL_FROM = "superset@example.com"\n',
+        id="superset",
+    ),
+    pytest.param(
+        'import environ\nenv = environ.Env()\nEMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp+tls://apikey:SG.k@smtp.sendgrid.net:587")\nvars().update(EMAIL_CONFIG)\n',
+        'import environ\nenv = environ.Env()\nEMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp+tls://smtp.mailpace.com:587")\nvars().update(EMAIL_CONFIG)\n',
+        id="email-url-default",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), FIXES)
+def test_fixes(tmp_path: Path, before: str, after: str) -> None:
+    assert_migrates(tmp_path, before, after, **TRACKED)
+
+
+def test_secrets_file_rule_does_not_apply_to_python(tmp_path: Path) -> None:
+    """An ignored local_settings.py is still code: it refers to the token, never holds it."""
+    before = 'EMAIL_HOST = "smtp.gmail.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_PASSWORD = "pw"\n'
+    after = f'import os\nEMAIL_HOST = "smtp.mailpace.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_PASSWORD = {REF}\n'
+    assert_migrates(tmp_path, before, after, name="local_settings.py", secrets_file=True)
+
+
+def test_reports_from_address_and_misspelling(tmp_path: Path) -> None:
+    before = (
+        'MAIL_SERVER = "smtp.gmail.com"\nMAIL_PORT = 587\nMAIL_USE_TLS = True\n'
+        'MAIL_DEFAULT_SENDER = "no-reply@" + MAIL_SERVER\nEMAIL_USE_TSL = True\n'
+    )
+    result = assert_migrates(tmp_path, before, before.replace("smtp.gmail.com", "smtp.mailpace.com"), **TRACKED)
+    codes = {f.code: f for f in result.findings}
+    assert "MAIL_SERVER" in codes["MM202"].message and not codes["MM202"].fixable
+    assert "EMAIL_USE_TLS" in codes["MM114"].message
