@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mailmigrate import formats
@@ -131,7 +131,26 @@ def _locate_all(
         found = formats.handler_for(info.kind).locate(doc, info, rules)
         findings.extend(found.findings)
         located.append((info, doc, found))
+    _take_over_includes(located)
     return located
+
+
+def _take_over_includes(located: list[tuple[FileInfo, Document, Located]]) -> None:
+    """A settings module that does `from .base import *` reads base's settings: a configuration
+    there is planned with the base's values for the keys it does not set itself (so a TLS flag
+    set in base.py is not added again, and a conflicting one is switched where it is written)."""
+    by_path = {info.path: found for info, _, found in located}
+    for _, _, found in located:
+        for path in found.includes:
+            base = by_path.get(path)
+            if base is None:
+                continue
+            for config in found.configurations:
+                for inherited in base.configurations + base.partials:
+                    if inherited.family is config.family and inherited.scope == config.scope == "module":
+                        for role, setting in inherited.settings.items():
+                            if role not in config.settings:
+                                config.settings[role] = replace(setting, source=setting.source or inherited.file)
 
 
 def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> list[ConfigPlan]:

@@ -104,6 +104,7 @@ class Setting:
     outer: tuple[int, int] | None = None  # the whole literal, quotes included (to put code there)
     opaque: str | None = None  # why the value cannot be edited here (computed: `get_host()`)
     known: bool = True  # False when the value is computed and cannot be read statically
+    source: FileInfo | None = None  # written in another file than its configuration's (base.py)
 
     def default_setting(self) -> Setting | None:
         """The default of `${NAME:-default}` (or os.environ.get's) as a setting of its own."""

@@ -86,7 +86,7 @@ class _Planner:
         """Where a setting's value is really written: the setting itself, the env files that
         define the variable it refers to, or else the default in `${VAR:-default}`."""
         if setting.env_ref is None:
-            return [] if setting.opaque else [(setting, self.config.file)]
+            return [] if setting.opaque else [(setting, setting.source or self.config.file)]
         defined = [
             (found, file)
             for found, file in self.ctx.definitions(setting.env_ref)

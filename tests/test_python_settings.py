@@ -186,3 +186,33 @@ def test_reports_from_address_and_misspelling(tmp_path: Path) -> None:
     codes = {f.code: f for f in result.findings}
     assert "MAIL_SERVER" in codes["MM202"].message and not codes["MM202"].fixable
     assert "EMAIL_USE_TLS" in codes["MM114"].message
+
+
+def test_split_settings_read_the_base_module(tmp_path: Path) -> None:
+    """`from .base import *`: a TLS flag set in base.py counts for production.py."""
+    from helpers import TOKEN, rules
+    from mailmigrate.engine import RunOptions, analyse_files
+    from mailmigrate.model import FileInfo
+
+    package = tmp_path / "mysite" / "settings"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    base = 'EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_USE_SSL = False\n'
+    production = 'from .base import *  # noqa\n\nEMAIL_HOST = "smtp.sendgrid.net"\nEMAIL_HOST_USER = "apikey"\n'
+    (package / "base.py").write_text(base)
+    (package / "production.py").write_text(production)
+    files = [FileInfo(package / n, n, "python", tracked=True, ignored=False, in_git=True) for n in ("base.py", "production.py")]
+    result = analyse_files(files, rules(), RunOptions(token=TOKEN))
+    assert not result.blocked
+    new = {o.file.path.name: o.new_text for o in result.files if o.changed}
+    assert set(new) == {"production.py"}, "base.py already says STARTTLS on 587"
+    assert new["production.py"] == (
+        'import os\nfrom .base import *  # noqa\n\nEMAIL_HOST = "smtp.mailpace.com"\n'
+        f'EMAIL_HOST_USER = {REF}\n'
+    )
+
+    # A flag in base.py that contradicts the move is switched where it is written.
+    (package / "base.py").write_text(base.replace("EMAIL_USE_SSL = False", "EMAIL_USE_SSL = True"))
+    result = analyse_files(files, rules(), RunOptions(token=TOKEN, forced_port=587))
+    new = {o.file.path.name: o.new_text for o in result.files if o.changed}
+    assert "EMAIL_USE_SSL = False" in (new.get("base.py") or "")

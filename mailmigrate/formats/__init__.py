@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from mailmigrate.document import Document
@@ -28,6 +29,10 @@ class Located:
     # Values that must never be printed even as diff context: other credentials in the file
     # (DB_PASSWORD, APP_KEY) and lines the parser could not read (they may be bare secrets).
     sensitive: list[str] = field(default_factory=list)
+    # Files whose settings this one takes over (`from .base import *` in a split Django settings
+    # package): their module-level settings count here unless this file sets them itself.
+    includes: list[Path] = field(default_factory=list)
+    partials: list[Configuration] = field(default_factory=list)  # module settings without a host
 
 
 class FormatHandler(Protocol):

@@ -20,6 +20,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
@@ -63,7 +64,10 @@ class PythonHandler:
             return located
         for scope in module.scopes(rules):
             located.configurations.extend(_configurations(scope, module, file, rules))
+            if scope.name == "module":
+                located.partials = list(_partials(scope, module, file, rules))
         located.configurations.sort(key=lambda c: c.line)
+        located.includes = list(_star_imports(tree, file))
         located.findings.extend(_misspelled(module, file, rules))
         located.findings.extend(_derived_from(module, file, located.configurations))
         return located
@@ -547,6 +551,17 @@ def _configurations(scope: _Scope, module: _Module, file: FileInfo, rules: Rules
     return configs
 
 
+def _partials(scope: _Scope, module: _Module, file: FileInfo, rules: Ruleset) -> Iterator[Configuration]:
+    """Each family's module-level settings, host or not: what `from .base import *` hands over."""
+    for family in rules.for_kind(KIND):
+        form = family.form(KIND)
+        if form.container:
+            continue
+        settings = {r: module.setting(k, r, scope.entries[k].value) for k, r in form.keys.items() if k in scope.entries}
+        if settings:
+            yield Configuration(family, KIND, file, "module", "", settings, 0, min(s.line for s in settings.values()))
+
+
 def _form_fits(form: Form, scope: _Scope) -> bool:
     if scope.kind == "url":
         return "url_call" in form.container
@@ -584,6 +599,26 @@ def _statement_place(module: _Module, scope: _Scope, matched: dict[str, str]) ->
     needs_newline = offset == len(module.doc.text) and not module.doc.text.endswith("\n")
     place = _Place(offset, ("\n" if needs_newline else "") + indent, "statement", prefix)
     return place
+
+
+def _star_imports(tree: ast.Module, file: FileInfo) -> Iterator[Path]:
+    """Files a module takes everything from: `from .base import *`, `from mysite.settings.base import *`."""
+    for node in tree.body:
+        if not (isinstance(node, ast.ImportFrom) and node.module and any(a.name == "*" for a in node.names)):
+            continue
+        parts = node.module.split(".")
+        if node.level:
+            bases = [file.path.parents[node.level - 1]] if node.level <= len(file.path.parents) else []
+        else:
+            bases = list(file.path.parents)  # an absolute module path: try from each folder up
+        for base in bases:
+            for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
+                if candidate.is_file():
+                    yield candidate
+                    break
+            else:
+                continue
+            break
 
 
 # --------------------------------------------------------------------------------------------
