@@ -79,6 +79,8 @@ class _Planner:
         self.on_mailpace = False  # the configuration already points at smtp.mailpace.com
         # credentials left empty in tracked files: named in a follow-up when the config moves
         self.deployment_credentials: list[str] = []
+        # variables this configuration reads whose env-file values change: deployment needs them too
+        self.deployment_variables: dict[str, str] = {}
 
     # -- values ------------------------------------------------------------------------------
 
@@ -144,6 +146,8 @@ class _Planner:
             )
         elif not targets:
             self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: set it to {self.spell(value)} by hand", fixable=False)
+        if setting.env_ref and any(file.kind == "env" for _, file in targets):
+            self.deployment_variables.setdefault(setting.env_ref, self.spell(value))
         for target, file in targets:
             if isinstance(value, bool):
                 like = target.value.strip() if parse_bool(target.value) is not None and target.value.strip() else self.bool_like
@@ -385,6 +389,8 @@ class _Planner:
                     f"{setting.env_ref} (read by {setting.key} in {self.config.file.display}) is not "
                     f"defined in the repository: set it to the MailPace API token in deployment"
                 )
+            if setting.env_ref and any(file.kind == "env" for _, file in targets):
+                self.deployment_variables.setdefault(setting.env_ref, "the MailPace API token")
             for target, file in targets:
                 self.plan_credential(role, target, file)
 
@@ -464,6 +470,9 @@ class _Planner:
 
     def finish(self, host: str) -> ConfigPlan:
         self.plan.provider = providers.provider_of(host) if host.strip() else None
+        if self.plan.has_edits and self.config.kind != "env":
+            for name, value in self.deployment_variables.items():
+                self.followup(f"{name} ({self.config.file.display} reads it): set it to {value} where the app runs too")
         if self.plan.has_edits and self.deployment_credentials:
             self.followup(
                 f"{' and '.join(self.deployment_credentials)}: set to the MailPace API token where the "

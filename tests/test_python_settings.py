@@ -173,7 +173,7 @@ def test_fixes(tmp_path: Path, before: str, after: str) -> None:
 def test_secrets_file_rule_does_not_apply_to_python(tmp_path: Path) -> None:
     """An ignored local_settings.py is still code: it refers to the token, never holds it."""
     before = 'EMAIL_HOST = "smtp.gmail.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_PASSWORD = "pw"\n'
-    after = f'import os\nEMAIL_HOST = "smtp.mailpace.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_PASSWORD = {REF}\n'
+    after = f'import os\n\nEMAIL_HOST = "smtp.mailpace.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_PASSWORD = {REF}\n'
     assert_migrates(tmp_path, before, after, name="local_settings.py", secrets_file=True)
 
 

@@ -103,18 +103,20 @@ class PythonHandler:
         for node in tree.body:
             if isinstance(node, ast.Import) and any(a.name == "os" and a.asname is None for a in node.names):
                 return []
-        # At the head of the module's first import block (where isort would put it), else after
-        # the docstring and `from __future__` imports.
+        # At the head of the module's first import block (where isort would put it); with no
+        # imports, right before the first statement (after the docstring, `from __future__`
+        # imports and the comment banner a configuration file opens with).
         lines = _Lines(doc.text)
-        at = 0
         for node in tree.body:
             docstring = node is tree.body[0] and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
             future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and not future:
-                return [Edit(lines.starts[node.lineno - 1], lines.starts[node.lineno - 1], f"import os{doc.newline}")]
             if docstring or future:
-                at = lines.line_end(node.end_lineno or node.lineno)
-        return [Edit(at, at, f"import os{doc.newline}")]
+                continue
+            at = lines.starts[node.lineno - 1]
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                return [Edit(at, at, f"import os{doc.newline}")]
+            return [Edit(at, at, f"import os{doc.newline}{doc.newline}")]
+        return [Edit(len(doc.text), len(doc.text), f"{'' if doc.text.endswith(chr(10)) or not doc.text else doc.newline}import os{doc.newline}")]
 
     def syntax_errors(self, text: str) -> list[str]:
         try:
