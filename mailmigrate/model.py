@@ -105,6 +105,7 @@ class Setting:
     opaque: str | None = None  # why the value cannot be edited here (computed: `get_host()`)
     known: bool = True  # False when the value is computed and cannot be read statically
     source: FileInfo | None = None  # written in another file than its configuration's (base.py)
+    is_default: bool = False  # the default inside an environment lookup, not a value of its own
 
     def default_setting(self) -> Setting | None:
         """The default of `${NAME:-default}` (or os.environ.get's) as a setting of its own."""
@@ -113,7 +114,7 @@ class Setting:
         start, end = self.default_span
         return Setting(f"{self.key} (default of ${{{self.env_ref}}})", self.role, self.env_default,
                        start, end, self.line, self.col, quote=self.default_quote or RAW,
-                       outer=self.default_outer)
+                       outer=self.default_outer, is_default=True)
 
 
 RAW = "raw"  # Setting.quote of a value written inside another construct: replaced verbatim

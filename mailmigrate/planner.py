@@ -411,6 +411,10 @@ class _Planner:
             if setting.outer is None:
                 return
             self.followup(self.token_followup())
+            if setting.is_default and wanted.startswith("os.environ["):
+                # Inside os.environ.get("EMAIL_HOST_USER", <here>) a KeyError would defeat the
+                # outer lookup: fall back softly.
+                wanted = f'os.environ.get("{self.ctx.token_env}", "")'
             setting = replace(setting, start=setting.outer[0], end=setting.outer[1], quote="code")
             current = ""
         elif self.credential_ok(current, file, wanted, is_token):

@@ -65,7 +65,7 @@ FIXES = [
         'import os\n\nEMAIL_HOST = os.environ.get("EMAIL_HOST", "smtp.sendgrid.net")\nEMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))\n'
         'EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "apikey")\nEMAIL_HOST_PASSWORD = os.getenv("SENDGRID_API_KEY")\n',
         'import os\n\nEMAIL_HOST = os.environ.get("EMAIL_HOST", "smtp.mailpace.com")\nEMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))\n'
-        f'EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", {REF})\nEMAIL_HOST_PASSWORD = os.getenv("SENDGRID_API_KEY")\n'
+        'EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", os.environ.get("MAILPACE_API_TOKEN", ""))\nEMAIL_HOST_PASSWORD = os.getenv("SENDGRID_API_KEY")\n'
         "EMAIL_USE_TLS = True\n",
         id="env-lookups-with-sendgrid-defaults-and-no-tls",
     ),
