@@ -184,7 +184,7 @@ def _walk(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
     while stack:
         here = stack.pop()
         try:
-            entries = sorted(os.scandir(here), key=lambda e: e.name)
+            entries = list(os.scandir(here))  # order does not matter: results are sorted later
         except OSError:
             continue
         for entry in entries:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,19 @@ class Document:
     def line_text(self, line: int) -> str:
         lines = self.text.split("\n")
         return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes with the fewest system calls (open, fstat, read): a walk of a large tree
+    reads thousands of files, where pathlib's read_bytes costs half again as much."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = [os.read(fd, os.fstat(fd).st_size + 1)]
+        while chunks[-1]:  # a file that grew since fstat: read on to the end
+            chunks.append(os.read(fd, 1 << 16))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def digest_of(data: bytes) -> str:

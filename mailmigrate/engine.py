@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mailmigrate import formats
 from mailmigrate.discovery import discover
-from mailmigrate.document import Document, DocumentError, apply_edits, decode
+from mailmigrate.document import Document, DocumentError, apply_edits, decode, read_bytes
 from mailmigrate.formats import Located
 from mailmigrate.model import PENDING, ConfigPlan, Edit, FileInfo, Finding, Setting, Status
 from mailmigrate.planner import PlanContext, plan_configuration
@@ -106,7 +106,7 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
 
 def _read(info: FileInfo, mentions_keys: Callable[[bytes], bool], findings: list[Finding]) -> Document | None:
     try:
-        data = info.path.read_bytes()
+        data = read_bytes(info.path)
     except OSError as exc:
         findings.append(Finding("MM001", info.display, 1, 1, f"cannot read the file: {exc.strerror or exc}"))
         return None

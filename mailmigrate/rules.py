@@ -310,10 +310,15 @@ class Ruleset:
         for word in words:
             if b"MAIL" in word or b"SMTP" in word:
                 needles.add(b"MAIL" if b"MAIL" in word else b"SMTP")
-            else:  # EmailBackend, email_url, dj_email_url: "mail"; get_connection: itself
-                needles.add(b"mail" if b"mail" in word.lower() else word)
+            else:
+                # EmailBackend, email_url, dj_email_url contain "mail"; a module calling
+                # get_connection(...) imports it from django.core.mail: "mail" again.
+                needles.add(b"mail")
         short = tuple(sorted(needles, key=len))
-        return lambda data: any(n in data for n in short) and any(w in data for w in words)
+        # Last, the whole-word regex, on the few files that got this far (EMAIL_RE is not EMAIL).
+        return lambda data: (
+            any(n in data for n in short) and any(w in data for w in words) and pattern.search(data) is not None
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -71,14 +71,16 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     target = repo / ".env"
     if os.geteuid() == 0:
         # root reads any file whatever its mode: make the read fail where the OS would.
-        real = Path.read_bytes
+        import mailmigrate.engine
 
-        def read_bytes(self: Path) -> bytes:
-            if self == target:
+        real = mailmigrate.engine.read_bytes
+
+        def read_bytes(path: Path) -> bytes:
+            if path == target:
                 raise PermissionError(13, "Permission denied")
-            return real(self)
+            return real(path)
 
-        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        monkeypatch.setattr(mailmigrate.engine, "read_bytes", read_bytes)
     else:
         target.chmod(0)
     code, out, _ = run("check", str(repo))

@@ -58,7 +58,7 @@ class PythonHandler:
             else:
                 located.findings.append(Finding("MM003", file.display, line, 1, f"Python syntax error: {getattr(exc, 'msg', exc)}"))
             return located
-        module = _Module(doc, tree)
+        module = _Module(doc, tree, rules)
         if _TEMPLATE.search(doc.text) and "cookiecutter" in doc.text:
             located.findings.append(Finding("MM113", file.display, 1, 1, "a cookiecutter template: its values are reported, never edited"))
             return located
@@ -201,18 +201,20 @@ class _Scope:
 
 
 class _Module:
-    def __init__(self, doc: Document, tree: ast.Module) -> None:
+    def __init__(self, doc: Document, tree: ast.Module, rules: Ruleset) -> None:
         self.doc = doc
         self.tree = tree
         self.lines = _Lines(doc.text)
-        # One walk of the tree: the calls and the assignments anywhere in it.
+        # One walk of the tree for the calls and assignments anywhere in it (app.config inside
+        # create_app(), get_connection(...) in a view) -- skipped when the text cannot hold any.
         self.calls: list[ast.Call] = []
         self.assigns: list[ast.stmt] = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                self.calls.append(node)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                self.assigns.append(node)
+        if any(word in doc.text for word in _walk_words(rules)):
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call):
+                    self.calls.append(node)
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    self.assigns.append(node)
         self.constants: dict[str, ast.expr] = {}  # module-level NAME = <expr>, last wins
         for node in _flat(tree.body):
             for target, value in _assignments(node):
@@ -423,6 +425,17 @@ class _Module:
         if inner != node.value and "r" not in match.group("prefix").lower():
             return Setting(key, role, str(node.value), start, end, line, col, quote=OPAQUE, outer=(start, end), opaque=why)
         return Setting(key, role, str(node.value), inner_start, inner_end, line, col, quote=match.group("quote"), outer=(start, end))
+
+
+def _walk_words(rules: Ruleset) -> set[str]:
+    """Words without which no call or nested assignment of interest can be in a module:
+    `.config` (app.config[...] / .update(...)) and the call containers' names."""
+    words = {".config"}
+    for family in rules.for_kind(KIND):
+        for kind, names in family.form(KIND).container.items():
+            if kind in ("call", "url_call"):
+                words.update(name.rsplit(".", 1)[-1] for name in names.split())
+    return words
 
 
 def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
