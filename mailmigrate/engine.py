@@ -150,7 +150,7 @@ def _take_over_includes(located: list[tuple[FileInfo, Document, Located]]) -> No
                     if inherited.family is config.family and inherited.scope == config.scope == "module":
                         for role, setting in inherited.settings.items():
                             if role not in config.settings:
-                                config.settings[role] = replace(setting, source=setting.source or inherited.file)
+                                config.settings[role] = replace(setting, source=setting.source or inherited.file, inherited=True)
 
 
 def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> list[ConfigPlan]:

@@ -11,6 +11,10 @@ from urllib.parse import quote, quote_plus
 
 from mailmigrate.planner import MASK
 
+# Keys whose values are credentials of some kind (DB_PASSWORD, SECRET_KEY, APP_KEY, *_TOKEN):
+# masked even when they are only context around an edit.
+SENSITIVE_KEY = re.compile(r"PASS|SECRET|TOKEN|_KEY$|^KEY$|APIKEY|API_KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
+
 # Shorter values are too likely to be ordinary words or flags ("no", "123") to replace blindly.
 MIN_SECRET_LENGTH = 3
 _NOT_SECRETS = frozenset({"none", "null", "true", "false", "changeme", "password", "secret"})

@@ -106,6 +106,11 @@ class Setting:
     known: bool = True  # False when the value is computed and cannot be read statically
     source: FileInfo | None = None  # written in another file than its configuration's (base.py)
     is_default: bool = False  # the default inside an environment lookup, not a value of its own
+    inherited: bool = False  # comes from a base class / star-imported module: override, never edit
+    # A flag read through a comparison (`os.environ.get("X", "false") == "True"`): the spellings
+    # that make it true, and whether the comparison ignores case (`.lower() in (...)`).
+    true_words: tuple[str, ...] | None = None
+    fold_case: bool = False
 
     def default_setting(self) -> Setting | None:
         """The default of `${NAME:-default}` (or os.environ.get's) as a setting of its own."""
@@ -134,6 +139,9 @@ class Configuration:
     insert_at: int  # character offset where a missing setting is added
     line: int  # first line of the configuration
     handler_data: object = None  # the format handler's own notes (where additions go)
+    # Only part of the app's configuration (app.config.update(...), get_connection(host=...)):
+    # the rest may be set elsewhere, so missing credentials are a follow-up, not an addition.
+    partial: bool = False
 
     def get(self, role: str) -> Setting | None:
         return self.settings.get(role)

@@ -77,6 +77,9 @@ class _Planner:
         self.plan = ConfigPlan(configuration=config, status=Status.MIGRATE, provider=None)
         self.bool_like = self._bool_spelling()
         self.on_mailpace = False  # the configuration already points at smtp.mailpace.com
+        # the host or port cannot be written here: nothing else may change either (the token
+        # must never go to the old provider's server)
+        self.blocked = False
         # credentials left empty in tracked files: named in a follow-up when the config moves
         self.deployment_credentials: list[str] = []
         # variables this configuration reads whose env-file values change: deployment needs them too
@@ -108,7 +111,13 @@ class _Planner:
         if setting.env_ref is None:
             return self._normal(setting.value)
         targets = self.targets(setting)
-        return self._normal(targets[0][0].value) if targets else None
+        if not targets:
+            return None
+        raw = self._normal(targets[0][0].value)
+        if setting.true_words is not None:  # read through `== "True"` / `.lower() in (...)`
+            words = {w.lower() for w in setting.true_words} if setting.fold_case else set(setting.true_words)
+            return "true" if (raw.lower() if setting.fold_case else raw) in words else "false"
+        return raw
 
     def _normal(self, value: str) -> str:
         return "" if value.strip().lower() in self.family.empty_values else value
@@ -132,10 +141,15 @@ class _Planner:
         path = self.config.file.display
         self.plan.findings.append(Finding(code, path, line, col, message, fixable))
 
-    def set_value(self, role: str, value: str | bool, *, secret: bool = False) -> None:
-        """Write `value` where the setting's value lives. A boolean is spelled like the value it
-        replaces (`false` → `true`, `False` → `True`), else like its siblings."""
+    def set_value(self, role: str, value: str | bool, *, secret: bool = False) -> bool:
+        """Write `value` where the setting's value lives; False when it cannot be written here.
+        A boolean is spelled like the value it replaces (`false` → `true`), else like its
+        siblings, or as the settings module compares it (`== "True"`)."""
         setting = self.config.settings[role]
+        if setting.inherited:
+            # From a base class or a star-imported module that others use too: override here.
+            self.add(role, self.spell(value) if isinstance(value, bool) else value)
+            return True
         targets = self.targets(setting)
         if not targets and setting.env_ref:
             self.finding(
@@ -144,12 +158,20 @@ class _Planner:
                 f"set it to {self.spell(value)} where the app is deployed",
                 fixable=False,
             )
-        elif not targets:
+            return False
+        if not targets:
             self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: set it to {self.spell(value)} by hand", fixable=False)
-        if setting.env_ref and any(file.kind == "env" for _, file in targets):
-            self.deployment_variables.setdefault(setting.env_ref, self.spell(value))
+            return False
+        if setting.env_ref:
+            shown = self.spell(value) if setting.true_words is None or not isinstance(value, bool) else self._compared(setting, value)
+            if any(file.kind == "env" for _, file in targets):
+                self.deployment_variables.setdefault(setting.env_ref, shown)
+            else:  # only the lookup's default changes: deployment may set the variable too
+                self.deployment_variables.setdefault(setting.env_ref, f"{shown} (if it is set)")
         for target, file in targets:
-            if isinstance(value, bool):
+            if isinstance(value, bool) and setting.true_words is not None:
+                text = self._compared(setting, value)
+            elif isinstance(value, bool):
                 like = target.value.strip() if parse_bool(target.value) is not None and target.value.strip() else self.bool_like
                 text = spell_bool(value, like, self.family.booleans)
             else:
@@ -157,6 +179,13 @@ class _Planner:
             # A key another configuration adds in this run is that configuration's to write.
             if target.value != text and target.quote != PENDING:
                 self.plan.changes.append(ValueChange(target, file, text, secret))
+        return True
+
+    def _compared(self, setting: Setting, value: bool) -> str:
+        """The spelling that makes `== "True"` / `in ("true", "1")` say `value`."""
+        assert setting.true_words is not None
+        first = setting.true_words[0] if setting.true_words else "true"
+        return first if value else spell_bool(False, first, ("true", "false"))
 
     def add(self, role: str, value: str, *, secret: bool = False) -> None:
         self.plan.additions.append(Addition(self.config, self.config.key_for(role), value, secret))
@@ -180,7 +209,17 @@ class _Planner:
         # The legacy OhMySMTP name is MailPace with the same tokens: only the host changes.
         self.on_mailpace = providers.is_mailpace(host) or providers.is_legacy_mailpace(host)
         port = self.parse_port(port_text)
-        if port is None:
+        if port is None:  # computed or set only in deployment: say what is known, change nothing
+            if not self.on_mailpace and host.strip():
+                provider = providers.provider_of(host)
+                setting = self.config.settings.get("host") or self.config.settings.get("hostport")
+                self.finding(
+                    "MM101", setting,
+                    f"{provider + ' host' if provider else 'host'} {host.strip()} is not MailPace; its port cannot be "
+                    "read here, so nothing was changed",
+                    fixable=False,
+                )
+            self.plan.status = Status.ATTENTION
             return self.plan
         slots = self.slots(port)
         reading = read_mode(self.family, slots, port)
@@ -274,18 +313,18 @@ class _Planner:
         elif hostport:
             wanted = f"{providers.MAILPACE_HOST}:{target_port}"
             if self.value("hostport") != wanted:
-                self.set_value("hostport", wanted)
+                self.blocked |= not self.set_value("hostport", wanted)
                 if port != target_port:
                     self.port_finding(self.config.settings["hostport"], port, target_port)
             return
         elif not providers.is_mailpace(host) or host != host.strip():
-            self.set_value("host", providers.MAILPACE_HOST)
+            self.blocked |= not self.set_value("host", providers.MAILPACE_HOST)
         port_setting = self.config.get("port")
         if port_setting is not None and port == 0:
             self.set_value("port", str(target_port))  # an empty EMAIL_PORT= in a template: fill it in
         elif port != target_port:
             if port_setting is not None:
-                self.set_value("port", str(target_port))
+                self.blocked |= not self.set_value("port", str(target_port))
                 self.port_finding(port_setting, port, target_port)
             else:
                 self.add("port", str(target_port))
@@ -381,15 +420,24 @@ class _Planner:
             if setting is None:
                 self.missing_credential(role)
                 continue
+            if setting.inherited:
+                wanted, is_token = self.credential_for(self.config.file)
+                if wanted and not is_token and setting.env_ref is None:
+                    self.add(role, wanted)  # override the base's literal in this scope
+                continue
             targets = self.targets(setting)
+            if not targets and setting.opaque and setting.outer and setting.env_ref is None:
+                targets = [(setting, self.config.file)]  # a literal with escapes: replaced whole
             if not targets and setting.env_ref == self.ctx.token_env:
                 self.followup(self.token_followup())
-            elif not targets:
+            elif not targets and setting.env_ref:
                 self.followup(
                     f"{setting.env_ref} (read by {setting.key} in {self.config.file.display}) is not "
                     f"defined in the repository: set it to the MailPace API token in deployment"
                 )
-            if setting.env_ref and any(file.kind == "env" for _, file in targets):
+            elif not targets:
+                self.followup(f"{setting.key} ({self.config.file.display}) is {setting.opaque}: make it the MailPace API token")
+            if setting.env_ref and targets:
                 self.deployment_variables.setdefault(setting.env_ref, "the MailPace API token")
             for target, file in targets:
                 self.plan_credential(role, target, file)
@@ -440,10 +488,15 @@ class _Planner:
             for setting, file in elsewhere:
                 self.plan_credential(role, setting, file)
             return
-        if self.config.file.is_secrets_file:
+        wanted, is_token = self.credential_for(self.config.file)
+        if is_token:
             self.add(role, self.ctx.token_text, secret=True)
             self.plan.needs_token |= not self.ctx.token
             self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
+        elif wanted and not self.config.partial:  # code: EMAIL_HOST_USER = os.environ[...]
+            self.add(role, wanted)
+            self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
+            self.followup(self.token_followup())
         else:
             self.followup(f"{key}: set it to the MailPace API token in deployment")
 
@@ -474,6 +527,13 @@ class _Planner:
 
     def finish(self, host: str) -> ConfigPlan:
         self.plan.provider = providers.provider_of(host) if host.strip() else None
+        if self.blocked:
+            self.plan.changes.clear()
+            self.plan.additions.clear()
+            self.plan.needs_token = False
+            self.plan.findings = [replace(f, fixable=False) for f in self.plan.findings]
+            self.plan.status = Status.ATTENTION
+            return self.plan
         if self.plan.has_edits and self.config.kind != "env":
             for name, value in self.deployment_variables.items():
                 self.followup(f"{name} ({self.config.file.display} reads it): set it to {value} where the app runs too")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
+from mailmigrate.masking import SENSITIVE_KEY
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import ANCHOR_ROLES, Family, Ruleset
 
@@ -36,7 +37,6 @@ _UNQUOTED = re.compile(r"[^\r\n]*")
 # python-dotenv (and most loaders) expand `${NAME}` and `${NAME:-default}` only: a bare
 # `$word` is literal text (often the start of a password).
 _REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
-_SENSITIVE_KEY = re.compile(r"PASS|SECRET|TOKEN|_KEY$|^KEY$|APIKEY|API_KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
 _NEEDS_QUOTES = re.compile(r"[\s#'\"\\]|^$")
 
 NO_EQUALS = "="  # Setting.quote for a bare `KEY` line: writing a value adds the "="
@@ -64,7 +64,7 @@ class EnvHandler:
                     located.findings.append(Finding("MM003", file.display, setting.line, 1, problem))
                 located.sensitive.append(doc.line_text(setting.line).strip())
                 continue
-            if _SENSITIVE_KEY.search(setting.key) and setting.env_ref is None:
+            if SENSITIVE_KEY.search(setting.key) and setting.env_ref is None:
                 located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
             if setting.key in settings:
                 first = settings[setting.key]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
+from mailmigrate.masking import SENSITIVE_KEY
 from mailmigrate.model import Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import ANCHOR_ROLES, Family, Form, Ruleset
 
@@ -32,7 +33,7 @@ LITERAL_NAME = "name"  # Setting.quote of True/False/None
 LITERAL_NUMBER = "number"  # Setting.quote of an int literal
 OPAQUE = "opaque"  # Setting.quote of a computed value: never edited
 _STRING = re.compile(r"(?P<prefix>[rRbBuU]{0,2})(?P<quote>'''|\"\"\"|'|\")", re.DOTALL)
-_TEMPLATE = re.compile(r"\{\{|\{%|\{#")
+_TEMPLATE = re.compile(r"\{\{-?\s*[A-Za-z_][\w.]*\s*(\|[^}]*)?-?\}\}|\{%-?\s*(if|for|set|block|include|raw|macro|extends)\b")
 # Keys whose value is a sender address: derived from the username or host, it breaks once the
 # username is an API token (families.md, trap 5).
 FROM_KEYS = frozenset({
@@ -49,19 +50,19 @@ class PythonHandler:
         located = Located()
         if file.path.as_posix().endswith("django/conf/global_settings.py"):
             return located  # the framework's own defaults: not the project's configuration
+        template = _TEMPLATE.search(doc.text)
+        if template:  # Jinja/cookiecutter: `{{ smtp_host }}` stands where the values go
+            line = doc.text.count("\n", 0, template.start()) + 1
+            located.findings.append(Finding("MM113", file.display, line, 1, "a template (Jinja/cookiecutter) source: its values are reported, never edited"))
+            return located
         try:
             tree = ast.parse(doc.text)
         except (SyntaxError, ValueError) as exc:
             line = getattr(exc, "lineno", None) or 1
-            if _TEMPLATE.search(doc.text):
-                located.findings.append(Finding("MM113", file.display, line, 1, "a template (Jinja/cookiecutter) source: its values are reported, never edited"))
-            else:
-                located.findings.append(Finding("MM003", file.display, line, 1, f"Python syntax error: {getattr(exc, 'msg', exc)}"))
+            located.findings.append(Finding("MM003", file.display, line, 1, f"Python syntax error: {getattr(exc, 'msg', exc)}"))
             return located
         module = _Module(doc, tree, rules)
-        if _TEMPLATE.search(doc.text) and "cookiecutter" in doc.text:
-            located.findings.append(Finding("MM113", file.display, 1, 1, "a cookiecutter template: its values are reported, never edited"))
-            return located
+        located.sensitive = list(module.sensitive_values())
         for scope in module.scopes(rules):
             located.configurations.extend(_configurations(scope, module, file, rules))
             if scope.name == "module":
@@ -196,6 +197,8 @@ class _Scope:
     name: str
     entries: dict[str, _Entry] = field(default_factory=dict)
     own: set[str] = field(default_factory=set)  # keys the scope itself defines (not inherited)
+    inherited: set[str] = field(default_factory=set)  # keys from a base class: overridden, not edited
+    partial: bool = False  # app.config[...] / .update(...) / get_connection(...): part of a config
     place: _Place | None = None
     form_filter: str = ""  # container text a family's form must name ("variable:EMAIL", "call:EmailBackend")
 
@@ -216,13 +219,21 @@ class _Module:
                 elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                     self.assigns.append(node)
         self.constants: dict[str, ast.expr] = {}  # module-level NAME = <expr>, last wins
-        for node in _flat(tree.body):
+        for node in _opened(tree.body):
             for target, value in _assignments(node):
                 if isinstance(target, ast.Name):
                     self.constants[target.id] = value
 
     def scopes(self, rules: Ruleset) -> Iterator[_Scope]:
-        yield self._statements("module", _flat(self.tree.body))
+        # A script that talks smtplib itself keeps its constants for smtplib (issue 4's
+        # handler), not for a framework: EMAIL_HOST there is not Django's setting.
+        smtplib_script = any(
+            isinstance(n, ast.Import) and any(a.name == "smtplib" for a in n.names)
+            or isinstance(n, ast.ImportFrom) and n.module == "smtplib"
+            for n in ast.walk(self.tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+        )
+        if not smtplib_script:
+            yield from self._module_scopes("module", self.tree.body, {})
         classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
         for cls in classes.values():
             scope = self._statements(f"class {cls.name}", _flat(cls.body))
@@ -231,11 +242,38 @@ class _Module:
             for base in reversed(cls.bases):
                 if isinstance(base, ast.Name) and base.id in classes:
                     inherited = self._statements("", _flat(classes[base.id].body)).entries
-                    scope.entries = {**inherited, **scope.entries}
+                    for key, entry in inherited.items():
+                        if key not in scope.entries:
+                            scope.entries[key] = entry
+                            scope.inherited.add(key)
             yield scope
         yield from self._config_subscripts()
         yield from self._config_calls()
         yield from self._containers(rules)
+
+    def _module_scopes(self, name: str, body: list[ast.stmt], before: dict[str, _Entry]) -> Iterator[_Scope]:
+        """The module's own assignments, and one scope per `if`/`else` branch that sets keys:
+        `if not DEBUG:` SendGrid / `else:` mailpit are two configurations, not one. A branch
+        also sees what was assigned before it."""
+        scope = _Scope("assignments", name)
+        branches: list[tuple[str, list[ast.stmt], dict[str, _Entry]]] = []
+        for node in _flat(body):
+            if isinstance(node, ast.If):
+                seen = {**before, **scope.entries}
+                test = ast.unparse(node.test)
+                test = test if len(test) <= 30 else test[:27] + "..."
+                branches.append((f"{name}, if {test} (line {node.lineno})", node.body, seen))
+                if node.orelse:
+                    branches.append((f"{name}, else of line {node.lineno}", node.orelse, seen))
+                continue
+            for target, value in _assignments(node):
+                if isinstance(target, ast.Name):
+                    scope.entries[target.id] = _Entry(target.id, value, node)
+        scope.own = set(scope.entries)
+        scope.entries = {**before, **scope.entries}
+        yield scope
+        for label, branch, seen in branches:
+            yield from self._module_scopes(label, branch, seen)
 
     def _statements(self, name: str, body: list[ast.stmt]) -> _Scope:
         scope = _Scope("assignments", name)
@@ -247,19 +285,38 @@ class _Module:
         return scope
 
     def _config_subscripts(self) -> Iterator[_Scope]:
-        """`app.config["MAIL_SERVER"] = ...`, grouped per config object."""
-        groups: dict[str, _Scope] = {}
-        for node in self.assigns:
+        """`app.config["MAIL_SERVER"] = ...`, grouped per config object and per function:
+        create_app() and create_test_app() configure two different apps."""
+        groups: dict[tuple[str, str], _Scope] = {}
+        for where, node in _assignments_by_function(self.tree):
             for target, value in _assignments(node):
                 if isinstance(target, ast.Subscript) and _is_config(target.value):
                     key = _string(target.slice)
                     if key is not None:
                         owner = ast.unparse(target.value)
-                        scope = groups.setdefault(owner, _Scope("assignments", owner))
+                        label = owner if where == "module" else f"{owner} in {where}"
+                        scope = groups.setdefault((owner, where), _Scope("assignments", label, partial=True))
                         scope.entries[key] = _Entry(key, value, node)
-        for owner, scope in groups.items():
+        for scope in groups.values():
             scope.own = set(scope.entries)
             yield scope
+
+    def sensitive_values(self) -> Iterator[str]:
+        """String literals assigned to credential-looking names or dict keys (SECRET_KEY,
+        DATABASES[...]["PASSWORD"]): never printed, even as diff context."""
+        for node in ast.walk(self.tree):
+            pairs: list[tuple[str | None, ast.expr]] = []
+            if isinstance(node, ast.Dict):
+                pairs = [(_string(k), v) for k, v in zip(node.keys, node.values)]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                pairs = [(_dotted(t) or _string(getattr(t, "slice", None)), v) for t, v in _assignments(node)]
+            elif isinstance(node, ast.keyword):
+                pairs = [(node.arg, node.value)]
+            for name, value in pairs:
+                if name and SENSITIVE_KEY.search(name) and isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    start, end = self.lines.span(value)
+                    yield value.value
+                    yield self.doc.text[start:end]
 
     def _config_calls(self) -> Iterator[_Scope]:
         """`app.config.update(MAIL_SERVER=...)`, `.update({...})`, `.update(dict(...))`,
@@ -270,8 +327,9 @@ class _Module:
                 and node.func.attr in ("update", "from_mapping")
                 and _is_config(node.func.value)
             ):
-                scope = self._mapping(node, f"{ast.unparse(node.func)}(...)")
+                scope = self._mapping(node, f"{ast.unparse(node.func)}(...) line {node.lineno}")
                 if scope is not None:
+                    scope.partial = True
                     yield scope
 
     def _containers(self, rules: Ruleset) -> Iterator[_Scope]:
@@ -300,9 +358,10 @@ class _Module:
             dotted = _dotted(node.func)
             short = dotted.rsplit(".", 1)[-1] if dotted else ""
             if short in calls and node.keywords:
-                scope = self._mapping(node, f"{dotted}(...)")
+                scope = self._mapping(node, f"{dotted}(...) line {node.lineno}")
                 if scope is not None:
                     scope.form_filter = f"call:{short}"
+                    scope.partial = True  # Django falls back to settings for what is not passed
                     yield scope
             elif dotted and (dotted in url_calls or short in url_calls):
                 scope = self._url_call(node, dotted)
@@ -390,9 +449,13 @@ class _Module:
                 found.line, found.col = line, col
                 return found
         lookup = _env_lookup(value)
+        if lookup is not None and lookup.inverted:
+            start, end = self.lines.span(value)
+            return Setting(key, role, "", start, end, line, col, quote=OPAQUE, opaque="an inverted comparison", known=False)
         if lookup is not None:
-            name, default = lookup
+            name, default = lookup.name, lookup.default
             setting = Setting(key, role, "", *self.lines.span(value), line, col, quote=OPAQUE, env_ref=name, outer=self.lines.span(value))
+            setting.true_words, setting.fold_case = lookup.true_words, lookup.fold_case
             if default is not None:
                 inner = self.setting(key, role, default, depth + 1)
                 if inner.quote != OPAQUE and inner.env_ref is None:
@@ -438,13 +501,20 @@ def _walk_words(rules: Ruleset) -> set[str]:
     return words
 
 
+def _opened(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements with `if` and `try` blocks opened: where module constants may be defined."""
+    out: list[ast.stmt] = []
+    for node in _flat(body):
+        out += _opened(node.body) + _opened(node.orelse) if isinstance(node, ast.If) else [node]
+    return out
+
+
 def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Statements of a body, with `if`/`else`/`try` blocks opened (settings often sit there)."""
+    """Statements of a body with `try` blocks opened (settings often sit in them); `if` blocks
+    stay whole (module branches are scopes of their own, see _module_scopes)."""
     out: list[ast.stmt] = []
     for node in body:
-        if isinstance(node, ast.If):
-            out += _flat(node.body) + _flat(node.orelse)
-        elif isinstance(node, ast.Try):
+        if isinstance(node, ast.Try):
             out += _flat(node.body) + _flat(node.orelse) + _flat(node.finalbody)
         else:
             out.append(node)
@@ -452,10 +522,34 @@ def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
 
 
 def _assignments(node: ast.AST) -> Iterator[tuple[ast.expr, ast.expr]]:
-    if isinstance(node, ast.Assign) and len(node.targets) == 1:
-        yield node.targets[0], node.value
+    """(target, value) pairs; `A = B = "x"` gives both targets the same value."""
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            yield target, node.value
     elif isinstance(node, ast.AnnAssign) and node.value is not None:
         yield node.target, node.value
+
+
+def _assignments_by_function(tree: ast.Module) -> Iterator[tuple[str, ast.stmt]]:
+    """Every assignment statement, with the function it is in ("module" at the top)."""
+
+    def visit(body: list[ast.stmt], where: str) -> Iterator[tuple[str, ast.stmt]]:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield from visit(node.body, f"{node.name}() (line {node.lineno})")
+            elif isinstance(node, ast.ClassDef):
+                yield from visit(node.body, where)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                yield where, node
+            else:
+                for field_name in ("body", "orelse", "finalbody", "handlers"):
+                    inner = getattr(node, field_name, None)
+                    if isinstance(inner, list):
+                        yield from visit([n for n in inner if isinstance(n, ast.stmt)] + [
+                            stmt for h in inner if isinstance(h, ast.ExceptHandler) for stmt in h.body
+                        ], where)
+
+    yield from visit(tree.body, "module")
 
 
 def _is_config(node: ast.expr) -> bool:
@@ -489,20 +583,38 @@ def _walk_path(value: ast.expr | None, rest: list[str], label: str) -> Iterator[
             yield from _walk_path(item, tail, f"{label}[{text!r}]")
 
 
-def _env_lookup(node: ast.expr) -> tuple[str, ast.expr | None] | None:
-    """(variable, default node) for environment lookups, through int()/bool()/.lower()/comparisons."""
+@dataclass(frozen=True)
+class _Lookup:
+    name: str  # the environment variable
+    default: ast.expr | None
+    true_words: tuple[str, ...] | None = None  # read through `== "True"` / `in (...)`
+    fold_case: bool = False  # through .lower()/.upper()
+    inverted: bool = False  # `!= "true"`, `not in (...)`: not followed
+
+
+def _env_lookup(node: ast.expr) -> _Lookup | None:
+    """An environment lookup, through int()/bool()/.lower()/comparisons."""
+    true_words: tuple[str, ...] | None = None
+    inverted = fold = False
     while True:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("int", "bool", "str", "float") and node.args:
             node = node.args[0]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("lower", "upper", "strip") and not node.args:
+            fold |= node.func.attr in ("lower", "upper")
             node = node.func.value
         elif isinstance(node, ast.Compare) and len(node.ops) == 1:
+            op, right = node.ops[0], node.comparators[0]
+            if isinstance(op, (ast.Eq, ast.NotEq)) and _string(right) is not None:
+                true_words = (str(_string(right)),)
+            elif isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (ast.List, ast.Tuple, ast.Set)):
+                true_words = tuple(w for w in (_string(e) for e in right.elts) if w is not None)
+            inverted = isinstance(op, (ast.NotEq, ast.NotIn))
             node = node.left
         else:
             break
     if isinstance(node, ast.Subscript) and _dotted(node.value) in ("os.environ", "environ"):
         name = _string(node.slice)
-        return (name, None) if name else None
+        return _Lookup(name, None, true_words, fold, inverted) if name else None
     if not isinstance(node, ast.Call) or not node.args:
         return None
     dotted = _dotted(node.func)
@@ -510,12 +622,12 @@ def _env_lookup(node: ast.expr) -> tuple[str, ast.expr | None] | None:
     if name is None:
         return None
     default = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "default"), None)
-    if dotted in ("os.environ.get", "environ.get", "os.getenv", "getenv"):
-        return name, default
-    # django-environ env("X") / env.str("X"), python-decouple config("X")
     parts = dotted.split(".")
-    if parts[0] in ("env", "config") and (len(parts) == 1 or parts[-1] in _ENV_FUNCS):
-        return name, default
+    if dotted in ("os.environ.get", "environ.get", "os.getenv", "getenv") or (
+        # django-environ env("X") / env.str("X"), python-decouple config("X")
+        parts[0] in ("env", "config") and (len(parts) == 1 or parts[-1] in _ENV_FUNCS)
+    ):
+        return _Lookup(name, default, true_words, fold, inverted)
     return None
 
 
@@ -550,7 +662,9 @@ def _configurations(scope: _Scope, module: _Module, file: FileInfo, rules: Rules
         taken |= anchors
         settings: dict[str, Setting] = {}
         for key, role in matched.items():
-            settings.setdefault(role, module.setting(key, role, scope.entries[key].value))
+            if role not in settings:
+                settings[role] = module.setting(key, role, scope.entries[key].value)
+                settings[role].inherited = key in scope.inherited
         config = Configuration(
             family=family,
             kind=KIND,
@@ -562,6 +676,7 @@ def _configurations(scope: _Scope, module: _Module, file: FileInfo, rules: Rules
             line=min(s.line for s in settings.values()),
         )
         config.handler_data = scope.place or _statement_place(module, scope, matched)
+        config.partial = scope.partial
         configs.append(config)
     return configs
 
