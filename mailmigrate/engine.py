@@ -96,7 +96,11 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
         wanted = edits.get(outcome.file.path)
         if wanted:
             wanted += formats.handler_for(outcome.file.kind).extra_edits(outcome.doc, wanted)
-            outcome.new_text = apply_edits(outcome.doc.text, wanted)
+            try:
+                outcome.new_text = apply_edits(outcome.doc.text, wanted)
+            except ValueError:  # two edits on one span: a planning bug, never a half-edited file
+                result.findings.append(Finding("MM005", outcome.file.display, 1, 1, "the planned edits overlap; nothing was changed"))
+                result.blocked = True
     _verify(result, rules, options)
     for plan in result.plans:
         result.findings.extend(plan.findings)
@@ -300,13 +304,15 @@ def _plan_edits(
         if outcome is not None:
             edit = formats.handler_for(change.file.kind).render_value(outcome.doc, change.setting, change.new_value)
             yield (change.file.path, (change.setting.start, change.setting.end)), edit, change.setting.key, change.secret
-    for addition in plan.additions:
-        config = addition.configuration
+    if plan.additions:
+        config = plan.configuration
         outcome = outcomes[config.file.path]
-        edit = formats.handler_for(config.kind).render_addition(outcome.doc, config, addition.key, addition.value)
-        # The same key added by two configurations of one scope is one line (or a conflict);
+        items = [(a.key, a.value) for a in plan.additions]
+        edit = formats.handler_for(config.kind).render_additions(outcome.doc, config, items)
+        keys = ", ".join(key for key, _ in items)
+        # Two configurations of one scope adding the same keys is one edit (or a conflict);
         # two scopes (two config classes) each get their own.
-        yield (config.file.path, ("add", config.scope, addition.key)), edit, addition.key, addition.secret
+        yield (config.file.path, ("add", config.scope, keys)), edit, keys, any(a.secret for a in plan.additions)
 
 
 def _demote(plan: ConfigPlan, key: str) -> None:

@@ -42,7 +42,9 @@ class FormatHandler(Protocol):
 
     def render_value(self, doc: Document, setting: Setting, value: str) -> Edit: ...
 
-    def render_addition(self, doc: Document, config: Configuration, key: str, value: str) -> Edit: ...
+    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> Edit:
+        """One edit adding every (key, value) a configuration lacks, next to its siblings."""
+        ...
 
     def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
         """Edits the planned ones need (an `import os` for os.environ), or none."""

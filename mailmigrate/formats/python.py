@@ -84,17 +84,23 @@ class PythonHandler:
             return Edit(setting.start, setting.end, python_literal(value))
         return Edit(setting.start, setting.end, _escape(value, setting.quote))
 
-    def render_addition(self, doc: Document, config: Configuration, key: str, value: str) -> Edit:
+    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> Edit:
         place = config.handler_data
         assert isinstance(place, _Place)
-        literal = value if value.startswith("os.environ[") else python_literal(value)
+        entries = [
+            place.prefix.format(key=key) + (value if value.startswith("os.environ") else python_literal(value))
+            for key, value in items
+        ]
+        nl, indent = doc.newline, place.indent
         if place.style == "statement":
-            text = f"{place.indent}{place.prefix.format(key=key)}{literal}{doc.newline}"
-            return Edit(place.offset, place.offset, text)
-        entry = place.prefix.format(key=key) + literal
-        if place.multiline:
-            return Edit(place.offset, place.offset, f"{',' if not place.trailing_comma else ''}{doc.newline}{place.indent}{entry}{',' if place.trailing_comma else ''}")
-        return Edit(place.offset, place.offset, f", {entry}")
+            return Edit(place.offset, place.offset, "".join(f"{indent}{e}{nl}" for e in entries))
+        if place.mode == "own-line":  # last item ends its line with a comma: lines of our own
+            return Edit(place.offset, place.offset, "".join(f"{indent}{e},{nl}" for e in entries))
+        if place.mode == "comma-then-line":  # ... without a comma: add it, keep its comment there
+            return Edit(place.offset, place.end, f",{place.rest}" + f",".join(f"{nl}{indent}{e}" for e in entries))
+        if place.mode == "after-comma":  # one line, trailing comma: `{'a': 1, 'b': 2, }`
+            return Edit(place.offset, place.offset, "".join(f" {e}," for e in entries))
+        return Edit(place.offset, place.offset, "".join(f", {e}" for e in entries))
 
     def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
         """`import os` when a new text uses os.environ and the module does not import os."""
@@ -187,8 +193,9 @@ class _Place:
     indent: str
     style: str  # "statement" (KEY = value lines) or "item" (dict items, keyword arguments)
     prefix: str  # "{key} = ", 'app.config["{key}"] = ', '"{key}": ', "{key}="
-    multiline: bool = True
-    trailing_comma: bool = False
+    mode: str = "inline"  # items: "own-line", "comma-then-line", "after-comma", "inline"
+    end: int = 0  # items, "comma-then-line": end of the replaced rest of the line
+    rest: str = ""  # that rest (a comment), written back after the new comma
 
 
 @dataclass
@@ -395,20 +402,25 @@ class _Module:
         scope.own = set(scope.entries)
         _, _, last_value = items[-1]
         first_line = items[0][0].lineno  # type: ignore[attr-defined]
-        multiline = first_line != container.lineno or last_value.end_lineno != container.lineno  # type: ignore[attr-defined]
+        multiline = first_line != container.lineno  # type: ignore[attr-defined]
         after = self.lines.offset(last_value.end_lineno, last_value.end_col_offset)  # type: ignore[arg-type]
-        rest = self.doc.text[after:]
-        comma = re.match(r"\s*,", rest)
+        line_end = self.lines.line_end(last_value.end_lineno)  # type: ignore[arg-type]
+        eol = len(self.doc.text[:line_end].rstrip("\r\n"))
+        rest = self.doc.text[after:eol]
+        comma = re.match(r"[ \t]*,", rest)
+        tail = rest[comma.end():] if comma else rest
         quote = "'" if isinstance(items[0][0], ast.Constant) and self.doc.text[self.lines.span(items[0][0])[0]] == "'" else '"'
         prefix = f"{quote}{{key}}{quote}: " if style == "dict" else "{key}="
-        scope.place = _Place(
-            offset=after + (comma.end() if comma else 0),
-            indent=self.lines.indent_of(first_line) if multiline else "",
-            style="item",
-            prefix=prefix,
-            multiline=multiline,
-            trailing_comma=comma is not None,
-        )
+        place = _Place(offset=after, indent="", style="item", prefix=prefix)
+        if multiline and re.fullmatch(r"[ \t]*(#.*)?", tail) and line_end > eol:
+            place.indent = self.lines.indent_of(first_line)
+            if comma:
+                place.mode, place.offset = "own-line", line_end
+            else:
+                place.mode, place.end, place.rest = "comma-then-line", eol, rest
+        elif comma:
+            place.mode, place.offset = "after-comma", after + comma.end()
+        scope.place = place
         return scope
 
     def _url_call(self, node: ast.Call, dotted: str) -> _Scope | None:
