@@ -126,6 +126,12 @@ def _git_root(directory: Path) -> Path | None:
     raise UsageError(f"{directory}: git cannot read this repository: {_first_line(done.stderr)}")
 
 
+def _is_ignored(root: Path, directory: Path) -> bool:
+    rel = directory.relative_to(root).as_posix() + "/"
+    done = subprocess.run(["git", "check-ignore", "-q", rel], cwd=root, capture_output=True, check=False)
+    return done.returncode == 0
+
+
 def _git_view(root: Path, under: Path) -> _GitView:
     rel = under.relative_to(root).as_posix() if under != root else "."
     listed = _git(["ls-files", "-z", "-c", "-o", "--exclude-standard", "-t", "--", rel], root)
@@ -166,6 +172,12 @@ def _scan_directory(directory: Path, cwd: Path, result: Discovery) -> Iterator[F
     root = _git_root(directory)
     if root is None:
         yield from _walk(directory, cwd, result)
+        return
+    if directory != root and _is_ignored(root, directory):
+        # A folder git ignores (ls-files refuses to list below it): every file in it is
+        # ignored, so its env files are secrets files.
+        for walked in _walk(directory, cwd, result):
+            yield FileInfo(walked.path, walked.display, walked.kind, tracked=False, ignored=True, in_git=True)
         return
     view = _git_view(root, directory)
     for rel in sorted(view.tracked | view.untracked | view.ignored_env):

@@ -104,7 +104,8 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     _verify(result, rules, options)
     for plan in result.plans:
         result.findings.extend(plan.findings)
-    result.findings.sort(key=Finding.sort_key)
+    # A base class's host is reported once, not once per subclass that inherits it.
+    result.findings = sorted(set(result.findings), key=Finding.sort_key)
     return result
 
 
@@ -339,8 +340,11 @@ def _verify(result: RunResult, rules: Ruleset, options: RunOptions) -> None:
     for outcome in changed:
         assert outcome.new_text is not None
         handler = formats.handler_for(outcome.file.kind)
-        # A line that was already invalid (and reported as MM003) is not the rewrite's fault.
-        new_problems = Counter(handler.syntax_errors(outcome.new_text)) - Counter(handler.syntax_errors(outcome.doc.text))
+        # A line that was already invalid (and reported as MM003) is not the rewrite's fault;
+        # the old text is only parsed again when the new one has problems.
+        new_problems = Counter(handler.syntax_errors(outcome.new_text))
+        if new_problems:
+            new_problems -= Counter(handler.syntax_errors(outcome.doc.text))
         if new_problems:
             problem = next(iter(new_problems))
             result.findings.append(Finding("MM005", outcome.file.display, 1, 1, f"the rewrite does not re-parse: {problem}"))

@@ -120,3 +120,8 @@ def test_repository_git_refuses_to_read_is_an_error_not_outside_git(tmp_path: Pa
         discover([repo], cwd=repo)
     with pytest.raises(UsageError, match="git cannot read this repository"):
         discover([repo / "prod.env"], cwd=repo)
+
+
+def test_path_inside_an_ignored_folder(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", tracked={".gitignore": "/ignored\n"}, untracked={"ignored/a/b/.env": "A=1\n"})
+    assert _seen(repo, repo / "ignored" / "a" / "b") == {"ignored/a/b/.env": (False, True, True)}
