@@ -136,18 +136,29 @@ def _locate_all(
         found = formats.handler_for(info.kind).locate(doc, info, rules)
         findings.extend(found.findings)
         located.append((info, doc, found))
-    _take_over_includes(located)
+    _take_over_includes(located, rules)
     return located
 
 
-def _take_over_includes(located: list[tuple[FileInfo, Document, Located]]) -> None:
+def _included(path: Path, rules: Ruleset) -> Located | None:
+    """A star-imported settings module outside this run (pre-commit passed production.py
+    alone): read only to know what it sets; never planned or written."""
+    try:
+        doc = decode(read_bytes(path))
+    except (OSError, DocumentError):
+        return None
+    info = FileInfo(path, str(path), "python", tracked=False, ignored=False, in_git=False)
+    return formats.handler_for("python").locate(doc, info, rules)
+
+
+def _take_over_includes(located: list[tuple[FileInfo, Document, Located]], rules: Ruleset) -> None:
     """A settings module that does `from .base import *` reads base's settings: a configuration
     there is planned with the base's values for the keys it does not set itself (so a TLS flag
     set in base.py is not added again, and a conflicting one is switched where it is written)."""
     by_path = {info.path: found for info, _, found in located}
     for _, _, found in located:
         for path in found.includes:
-            base = by_path.get(path)
+            base = by_path.get(path) or _included(path, rules)
             if base is None:
                 continue
             for config in found.configurations:

@@ -493,3 +493,105 @@ def test_split_settings_read_the_base_module(tmp_path: Path) -> None:
     new = {o.file.path.name: o.new_text for o in result.files if o.changed}
     assert "base.py" not in new
     assert "EMAIL_USE_SSL = False" in new["production.py"]
+
+
+# Regressions from the adversarial review: each input once, the essential expectation.
+REVIEW = [
+    pytest.param(
+        'import os\nDEBUG = False\nif not DEBUG:\n    EMAIL_HOST = "smtp.sendgrid.net"\n    EMAIL_PORT = 587\n    EMAIL_USE_TLS = True\n'
+        f'    EMAIL_HOST_USER = {REF}\n    EMAIL_HOST_PASSWORD = {REF}\nelse:\n    EMAIL_HOST = "mailpit"\n    EMAIL_PORT = 1025\n',
+        ['    EMAIL_HOST = "smtp.mailpace.com"\n', '    EMAIL_HOST = "mailpit"\n'],
+        id="if-else-branches-are-separate-configurations",
+    ),
+    pytest.param(
+        'import os\nEMAIL_HOST = "smtp.gmail.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "false") == "True"\n'
+        f'EMAIL_HOST_USER = {REF}\nEMAIL_HOST_PASSWORD = {REF}\n',
+        ['EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "True") == "True"\n'],
+        id="comparison-decides-the-spelling",
+    ),
+    pytest.param(
+        'EMAIL_HOST = "smtp.postmarkapp.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_USER = EMAIL_HOST_PASSWORD = "pm-chained"\n',
+        [f'EMAIL_HOST_USER = EMAIL_HOST_PASSWORD = {REF}\n'],
+        id="chained-assignment",
+    ),
+    pytest.param(
+        'EMAIL_HOST = "smtp.gmail.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\nEMAIL_HOST_USER = "me@gmail.com"\n'
+        "EMAIL_HOST_PASSWORD = 'it\\'s-escaped'\n",
+        [f"EMAIL_HOST_PASSWORD = {REF}\n"],
+        id="escaped-password-replaced-whole",
+    ),
+    pytest.param(
+        "class Config:\n    MAIL_SERVER = 'smtp.gmail.com'\n    MAIL_PORT = 587\n    MAIL_USE_TLS = True\n\n\n"
+        "class ProductionConfig(Config):\n    MAIL_SERVER = 'smtp.mailgun.org'\n    MAIL_PORT = 465\n    MAIL_USE_SSL = True\n",
+        ["    MAIL_USE_TLS = True\n", "    MAIL_USE_SSL = True\n    MAIL_USE_TLS = False\n"],
+        id="subclass-overrides-instead-of-editing-the-base",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "lines"), REVIEW)
+def test_review_regressions(tmp_path: Path, before: str, lines: list[str]) -> None:
+    from helpers import run_file
+
+    new, _ = run_file(tmp_path, before, **TRACKED)
+    assert_migrates(tmp_path, before, new, **TRACKED)  # re-parses, second run is a no-op
+    for line in lines:
+        assert line in new, (line, new)
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        pytest.param('EMAIL_HOST = ("smtp." "sendgrid.net")\nEMAIL_PORT = 587\nEMAIL_HOST_USER = "apikey"\nEMAIL_HOST_PASSWORD = "SG.x"\n', id="concatenated-host"),
+        pytest.param('EMAIL_HOST = "smtp.sendgrid.net"\nEMAIL_PORT = get_int("EMAIL_PORT", 587)\nEMAIL_HOST_PASSWORD = "SG.x"\n', id="computed-port"),
+    ],
+)
+def test_host_or_port_that_cannot_be_written_changes_nothing(tmp_path: Path, before: str) -> None:
+    """The token must never go to the old provider's server."""
+    result = assert_noop(tmp_path, before, **TRACKED)
+    assert any(f.code == "MM101" and not f.fixable for f in result.findings) or any(f.code == "MM115" for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        pytest.param('EMAIL_HOST = "{{ smtp_host | default(\'smtp.gmail.com\') }}"\nEMAIL_HOST_PASSWORD = "{{ vault_pw }}"\n', id="jinja-that-parses"),
+        pytest.param(
+            'import smtplib\nEMAIL_HOST = "smtp.sendgrid.net"\nEMAIL_PORT = 587\n\nwith smtplib.SMTP(EMAIL_HOST, EMAIL_PORT) as s:\n    s.starttls()\n',
+            id="smtplib-script-constants-left-to-the-smtplib-handler",
+        ),
+        pytest.param(
+            "from django.conf import settings\nfrom django.core.mail import get_connection\n\n"
+            "c = get_connection(host=settings.EMAIL_HOST, port=settings.EMAIL_PORT)\n",
+            id="get-connection-reading-settings",
+        ),
+    ],
+)
+def test_more_noops(tmp_path: Path, before: str) -> None:
+    assert_noop(tmp_path, before, **TRACKED)
+
+
+def test_from_address_in_a_config_class(tmp_path: Path) -> None:
+    before = (
+        f"import os\nclass Config:\n    MAIL_SERVER = 'smtp.mailpace.com'\n    MAIL_PORT = 587\n    MAIL_USE_TLS = True\n"
+        f"    MAIL_USERNAME = {REF}\n    MAIL_PASSWORD = {REF}\n    MAIL_DEFAULT_SENDER = MAIL_USERNAME\n"
+    )
+    result = assert_noop(tmp_path, before, **TRACKED)
+    assert [f.code for f in result.findings] == ["MM202"]
+
+
+def test_single_file_check_reads_the_star_imported_base(tmp_path: Path) -> None:
+    """pre-commit passes production.py alone: base.py's STARTTLS still counts."""
+    from helpers import TOKEN, rules
+    from mailmigrate.engine import RunOptions, analyse_files
+    from mailmigrate.model import FileInfo
+
+    package = tmp_path / "settings"
+    package.mkdir()
+    (package / "base.py").write_text("EMAIL_PORT = 587\nEMAIL_USE_TLS = True\n")
+    (package / "production.py").write_text(
+        f'import os\nfrom .base import *\n\nEMAIL_HOST = "smtp.mailpace.com"\nEMAIL_HOST_USER = {REF}\nEMAIL_HOST_PASSWORD = {REF}\n'
+    )
+    info = FileInfo(package / "production.py", "production.py", "python", tracked=True, ignored=False, in_git=True)
+    result = analyse_files([info], rules(), RunOptions(token=TOKEN))
+    assert not result.findings and not result.changed_files

@@ -677,6 +677,9 @@ def _configurations(scope: _Scope, module: _Module, file: FileInfo, rules: Rules
             if role not in settings:
                 settings[role] = module.setting(key, role, scope.entries[key].value)
                 settings[role].inherited = key in scope.inherited
+        host = settings.get("host")
+        if scope.form_filter.startswith("call:") and host is not None and not host.known and host.env_ref is None:
+            continue  # get_connection(host=settings.EMAIL_HOST): the settings module is the configuration
         config = Configuration(
             family=family,
             kind=KIND,
@@ -782,20 +785,31 @@ def _misspelled(module: _Module, file: FileInfo, rules: Ruleset) -> Iterator[Fin
 
 
 def _derived_from(module: _Module, file: FileInfo, configs: list[Configuration]) -> Iterator[Finding]:
+    """A sender built from the username or host: `DEFAULT_FROM_EMAIL = EMAIL_HOST_USER`,
+    `MAIL_DEFAULT_SENDER = MAIL_USERNAME` in a config class, `app.config["MAIL_DEFAULT_SENDER"] =
+    app.config["MAIL_USERNAME"]`, `f"Site <{EMAIL_HOST_USER}>"`."""
     sources = {s.key for c in configs for role, s in c.settings.items() if role in ("user", "host")}
     if not sources:
         return
-    for node in _flat(module.tree.body):
+    for node in ast.walk(module.tree):
         for target, value in _assignments(node):
-            if isinstance(target, ast.Name) and target.id in FROM_KEYS:
-                used = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & sources
-                if used:
-                    name = sorted(used)[0]
-                    yield Finding(
-                        "MM202", file.display, target.lineno, target.col_offset + 1,
-                        f"{target.id} is built from {name}; with MailPace the username is an API token "
-                        "and the host is smtp.mailpace.com: set a real sender address on your domain",
-                    )
+            name = target.id if isinstance(target, ast.Name) else _string(getattr(target, "slice", None))
+            if name not in FROM_KEYS:
+                continue
+            used = set()
+            for inner in ast.walk(value):
+                if isinstance(inner, ast.Name):
+                    used.add(inner.id)
+                elif isinstance(inner, ast.Attribute):
+                    used.add(inner.attr)
+                elif isinstance(inner, ast.Subscript) and _string(inner.slice):
+                    used.add(str(_string(inner.slice)))
+            if used & sources:
+                yield Finding(
+                    "MM202", file.display, target.lineno, target.col_offset + 1,
+                    f"{name} is built from {sorted(used & sources)[0]}; with MailPace the username is an API "
+                    "token and the host is smtp.mailpace.com: set a real sender address on your domain",
+                )
 
 
 def python_literal(value: str) -> str:
