@@ -154,13 +154,22 @@ def _included(path: Path, rules: Ruleset) -> Located | None:
 def _take_over_includes(located: list[tuple[FileInfo, Document, Located]], rules: Ruleset) -> None:
     """A settings module that does `from .base import *` reads base's settings: a configuration
     there is planned with the base's values for the keys it does not set itself (so a TLS flag
-    set in base.py is not added again, and a conflicting one is switched where it is written)."""
+    set in base.py is not added again, and a contradicting one is overridden here, not edited
+    in base.py, which other modules import too). A module that only sets credentials on top of
+    base's host (production.py) becomes a configuration of its own."""
     by_path = {info.path: found for info, _, found in located}
     for _, _, found in located:
-        for path in found.includes:
-            base = by_path.get(path) or _included(path, rules)
-            if base is None:
-                continue
+        bases = [b for b in (by_path.get(path) or _included(path, rules) for path in found.includes) if b is not None]
+        if not bases:
+            continue
+        own = {c.family.name for c in found.configurations}
+        for partial in found.partials:
+            if partial.family.name not in own and any(
+                c.family is partial.family for b in bases for c in b.configurations + b.partials
+                if set(c.settings) & {"host", "hostport", "url"}
+            ):
+                found.configurations.append(partial)
+        for base in bases:
             for config in found.configurations:
                 for inherited in base.configurations + base.partials:
                     if inherited.family is config.family and inherited.scope == config.scope == "module":

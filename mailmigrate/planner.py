@@ -420,6 +420,9 @@ class _Planner:
             if setting is None:
                 self.missing_credential(role)
                 continue
+            if setting.env_ref == self.ctx.token_env:  # already the token variable (any default)
+                self.followup(self.token_followup())
+                continue
             if setting.inherited:
                 wanted, is_token = self.credential_for(self.config.file)
                 if wanted and not is_token and setting.env_ref is None:
@@ -459,10 +462,10 @@ class _Planner:
             if setting.outer is None:
                 return
             self.followup(self.token_followup())
-            if setting.is_default and wanted.startswith("os.environ["):
+            if setting.is_default:
                 # Inside os.environ.get("EMAIL_HOST_USER", <here>) a KeyError would defeat the
                 # outer lookup: fall back softly.
-                wanted = f'os.environ.get("{self.ctx.token_env}", "")'
+                wanted = self.soft_reference(file) or wanted
             setting = replace(setting, start=setting.outer[0], end=setting.outer[1], quote="code")
             current = ""
         elif self.credential_ok(current, file, wanted, is_token):
@@ -473,6 +476,10 @@ class _Planner:
         self.plan.changes.append(ValueChange(setting, file, wanted, secret=is_token))
         self.plan.needs_token |= is_token and not self.ctx.token
 
+
+    def soft_reference(self, file: FileInfo) -> str | None:
+        form = self.family.forms.get(file.kind)
+        return form.secret_fallback.format(var=self.ctx.token_env) if form and form.secret_fallback else None
 
     def token_followup(self) -> str:
         return f"{self.ctx.token_env}: set it to the MailPace API token where the app runs"
@@ -493,8 +500,10 @@ class _Planner:
             self.add(role, self.ctx.token_text, secret=True)
             self.plan.needs_token |= not self.ctx.token
             self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
-        elif wanted and not self.config.partial:  # code: EMAIL_HOST_USER = os.environ[...]
-            self.add(role, wanted)
+        elif wanted and not self.config.partial:  # code: EMAIL_HOST_USER = os.environ.get(...)
+            # An added line must not break an import where the variable is unset (a base.py that
+            # development settings import too).
+            self.add(role, self.soft_reference(self.config.file) or wanted)
             self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
             self.followup(self.token_followup())
         else:

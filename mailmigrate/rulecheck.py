@@ -13,7 +13,7 @@ from mailmigrate.model import Mode
 from mailmigrate.rules import ANCHOR_ROLES, BASE_ROLES, CONTAINERS, KINDS
 
 _MODE_NAMES = tuple(m.value for m in Mode)
-_FORM_FIELDS = ("keys", "prefixes", "markers", "secret_reference", "container", "needs_any")
+_FORM_FIELDS = ("keys", "prefixes", "markers", "secret_reference", "secret_fallback", "container", "needs_any")
 
 _FAMILY_FIELDS = {
     "family", "empty_values", "title", "description", "priority", "defaults", "booleans", "encryption",
@@ -135,9 +135,10 @@ def validate_family(label: str, data: Any) -> list[str]:
             value = form.get(list_field, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 err(f"{where}.{list_field}", "must be a list of strings")
-        ref = form.get("secret_reference")
-        if ref is not None and (not isinstance(ref, str) or "{var}" not in ref):
-            err(f"{where}.secret_reference", "must be a string containing {var}")
+        for ref_field in ("secret_reference", "secret_fallback"):
+            ref = form.get(ref_field)
+            if ref is not None and (not isinstance(ref, str) or "{var}" not in ref):
+                err(f"{where}.{ref_field}", "must be a string containing {var}")
     return errors
 
 

@@ -225,6 +225,9 @@ class Form:
     prefixes: tuple[str, ...] = ("",)
     markers: tuple[str, ...] = ()  # keys that identify the family without having a role
     secret_reference: str | None = None  # e.g. "${{ secrets.{var} }}"; None: no syntax for it
+    # The same reference where the variable may be unset without breaking the app (a value the
+    # tool adds, a lookup's default): os.environ.get("{var}", "") rather than a KeyError.
+    secret_fallback: str | None = None
     # Python: where the keys live when not as assignments / config keys. One of
     # {"variable": "EMAIL"} (a dict assigned to EMAIL), {"path": "MAILERS.*.OPTIONS"} (nested
     # dicts), {"call": "EmailBackend get_connection"} (keyword arguments), {"url_call": ...}.
@@ -474,6 +477,7 @@ def _compile(label: str, data: Mapping[str, Any]) -> Family:
             prefixes=tuple(form.get("prefixes", [""])),
             markers=tuple(form.get("markers", [])),
             secret_reference=form.get("secret_reference"),
+            secret_fallback=form.get("secret_fallback"),
             container=dict(form.get("container", {})),
             needs_any=tuple(form.get("needs_any", [])),
         )

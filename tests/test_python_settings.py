@@ -94,8 +94,8 @@ FIXES = [
             'EMAIL_HOST: Final[str] = "smtp.mailpace.com"\n'
             'EMAIL_PORT: Final = 2525\n'
             'EMAIL_USE_TLS: Final = True\n'
-            'EMAIL_HOST_USER = os.environ["MAILPACE_API_TOKEN"]\n'
-            'EMAIL_HOST_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+            'EMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")\n'
+            'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
         ),
         id='annotated-assignments',
     ),
@@ -157,8 +157,8 @@ FIXES = [
             'EMAIL_HOST = config("EMAIL_HOST", default="smtp.mailpace.com")\n'
             'EMAIL_PORT = config("EMAIL_PORT", default=587, cast=int)\n'
             'EMAIL_USE_TLS = config("EMAIL_USE_TLS", default=True, cast=bool)\n'
-            'EMAIL_HOST_USER = os.environ["MAILPACE_API_TOKEN"]\n'
-            'EMAIL_HOST_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+            'EMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")\n'
+            'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
         ),
         id='python-decouple',
     ),
@@ -174,8 +174,8 @@ FIXES = [
             'EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "true").lower() in ("true", "1")\n'
             'EMAIL_HOST = "smtp.mailpace.com"\n'
             'EMAIL_PORT = 587\n'
-            'EMAIL_HOST_USER = os.environ["MAILPACE_API_TOKEN"]\n'
-            'EMAIL_HOST_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+            'EMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")\n'
+            'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
         ),
         id='boolean-through-lower-in',
     ),
@@ -197,8 +197,8 @@ FIXES = [
             'EMAIL_HOST = SMTP_RELAY\n'
             'EMAIL_PORT = RELAY_PORT\n'
             'EMAIL_USE_SSL = True\n'
-            'EMAIL_HOST_USER = os.environ["MAILPACE_API_TOKEN"]\n'
-            'EMAIL_HOST_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+            'EMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")\n'
+            'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
         ),
         id='module-constants-edited-where-defined',
     ),
@@ -216,8 +216,8 @@ FIXES = [
             'EMAIL_PORT = 587\n'
             'EMAIL_USE_TLS = True\n'
             'EMAIL_USE_SSL = False\n'
-            'EMAIL_HOST_USER = os.environ["MAILPACE_API_TOKEN"]\n'
-            'EMAIL_HOST_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+            'EMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")\n'
+            'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
         ),
         id='both-flags',
     ),
@@ -232,8 +232,8 @@ FIXES = [
             'EMAIL_HOST = "smtp.mailpace.com"\r\n'
             'EMAIL_PORT = 25\r\n'
             'EMAIL_USE_TLS = True\r\n'
-            'EMAIL_HOST_USER = os.environ["MAILPACE_API_TOKEN"]\r\n'
-            'EMAIL_HOST_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\r\n'
+            'EMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")\r\n'
+            'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\r\n'
         ),
         id='crlf-and-adds-use-tls',
     ),
@@ -260,8 +260,8 @@ FIXES = [
             "    MAIL_SERVER = 'smtp.mailpace.com'\n"
             '    MAIL_PORT = 587\n'
             '    MAIL_USE_TLS = True\n'
-            '    MAIL_USERNAME = os.environ["MAILPACE_API_TOKEN"]\n'
-            '    MAIL_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+            '    MAIL_USERNAME = os.environ.get("MAILPACE_API_TOKEN", "")\n'
+            '    MAIL_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
             '\n'
             '\n'
             'class ProductionConfig(Config):\n'
@@ -288,8 +288,8 @@ FIXES = [
             "    MAIL_SERVER = 'smtp.mailpace.com'\n"
             '    MAIL_PORT = 587\n'
             '    MAIL_USE_TLS = True\n'
-            '    MAIL_USERNAME = os.environ["MAILPACE_API_TOKEN"]\n'
-            '    MAIL_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+            '    MAIL_USERNAME = os.environ.get("MAILPACE_API_TOKEN", "")\n'
+            '    MAIL_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
             "    SECRET_KEY = 'x'\n"
         ),
         id='flask-class-gets-use-tls-in-its-body',
@@ -361,8 +361,8 @@ FIXES = [
             "    'TIMEOUT': 10,\n"
             "    'FROM_EMAIL': 'netbox@example.com',\n"
             "    'USE_TLS': True,\n"
-            '    \'USERNAME\': os.environ["MAILPACE_API_TOKEN"],\n'
-            '    \'PASSWORD\': os.environ["MAILPACE_API_TOKEN"],\n'
+            '    \'USERNAME\': os.environ.get("MAILPACE_API_TOKEN", ""),\n'
+            '    \'PASSWORD\': os.environ.get("MAILPACE_API_TOKEN", ""),\n'
             '}\n'
         ),
         id='netbox-email-dict',
@@ -382,7 +382,7 @@ FIXES = [
             'MAILERS = {\n'
             '    "default": {\n'
             '        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",\n'
-            '        "OPTIONS": {"host": "smtp.mailpace.com", "port": 465, "use_ssl": True, "username": os.environ["MAILPACE_API_TOKEN"], "password": os.environ["MAILPACE_API_TOKEN"]},\n'
+            '        "OPTIONS": {"host": "smtp.mailpace.com", "port": 465, "use_ssl": True, "username": os.environ.get("MAILPACE_API_TOKEN", ""), "password": os.environ.get("MAILPACE_API_TOKEN", "")},\n'
             '    },\n'
             '}\n'
         ),
@@ -416,8 +416,8 @@ FIXES = [
             'SMTP_STARTTLS = True\n'
             'SMTP_SSL = False\n'
             'SMTP_PORT = 25\n'
-            'SMTP_USER = os.environ["MAILPACE_API_TOKEN"]\n'
-            'SMTP_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+            'SMTP_USER = os.environ.get("MAILPACE_API_TOKEN", "")\n'
+            'SMTP_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
             'SMTP_MAIL_FROM = "superset@example.com"\n'
         ),
         id='superset',
@@ -483,7 +483,7 @@ def test_split_settings_read_the_base_module(tmp_path: Path) -> None:
     assert set(new) == {"production.py"}, "base.py already says STARTTLS on 587"
     assert new["production.py"] == (
         'import os\nfrom .base import *  # noqa\n\nEMAIL_HOST = "smtp.mailpace.com"\n'
-        f'EMAIL_HOST_USER = {REF}\nEMAIL_HOST_PASSWORD = {REF}\n'
+        f'EMAIL_HOST_USER = {REF}\nEMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\n'
     )
 
     # A flag in base.py that contradicts the move is overridden in production.py: other
@@ -595,3 +595,20 @@ def test_single_file_check_reads_the_star_imported_base(tmp_path: Path) -> None:
     info = FileInfo(package / "production.py", "production.py", "python", tracked=True, ignored=False, in_git=True)
     result = analyse_files([info], rules(), RunOptions(token=TOKEN))
     assert not result.findings and not result.changed_files
+
+
+def test_credentials_on_top_of_a_star_imported_host(tmp_path: Path) -> None:
+    from helpers import TOKEN, rules
+    from mailmigrate.engine import RunOptions, analyse_files
+    from mailmigrate.model import FileInfo
+
+    package = tmp_path / "settings"
+    package.mkdir()
+    (package / "base.py").write_text('EMAIL_HOST = "smtp.sendgrid.net"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\n')
+    (package / "production.py").write_text('from .base import *\n\nEMAIL_HOST_USER = "apikey"\nEMAIL_HOST_PASSWORD = "SG.prod-only"\n')
+    files = [FileInfo(package / n, n, "python", tracked=True, ignored=False, in_git=True) for n in ("base.py", "production.py")]
+    result = analyse_files(files, rules(), RunOptions(token=TOKEN))
+    new = {o.file.path.name: o.new_text for o in result.files if o.changed}
+    assert 'EMAIL_HOST = "smtp.mailpace.com"' in new["base.py"]
+    assert f"EMAIL_HOST_PASSWORD = {REF}" in new["production.py"] and "SG.prod-only" not in new["production.py"]
+    assert any(f.code == "MM201" and f.path == "production.py" for f in result.findings)

@@ -702,9 +702,12 @@ def _partials(scope: _Scope, module: _Module, file: FileInfo, rules: Ruleset) ->
         form = family.form(KIND)
         if form.container:
             continue
-        settings = {r: module.setting(k, r, scope.entries[k].value) for k, r in form.keys.items() if k in scope.entries}
+        matched = {k: r for k, r in form.keys.items() if k in scope.entries}
+        settings = {r: module.setting(k, r, scope.entries[k].value) for k, r in matched.items()}
         if settings:
-            yield Configuration(family, KIND, file, "module", "", settings, 0, min(s.line for s in settings.values()))
+            config = Configuration(family, KIND, file, "module", "", settings, 0, min(s.line for s in settings.values()))
+            config.handler_data = _statement_place(module, scope, matched)
+            yield config
 
 
 def _form_fits(form: Form, scope: _Scope) -> bool:
