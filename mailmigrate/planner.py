@@ -455,7 +455,8 @@ class _Planner:
         if file.tracked and role == "password" and current.strip() and not _PLACEHOLDER.fullmatch(current.strip()):
             if current != wanted or is_token:
                 self.finding_at(file, "MM201", setting, f"{setting.key} holds a literal password in a file git tracks")
-        if not is_token and not wanted:
+        if not is_token and not wanted and file.path == self.config.file.path:
+            # (an env file another configuration reads reports its own keys)
             self.deployment_credentials.append(f"{setting.key} ({file.display})")
         if wanted and not is_token:
             # A reference is code, not a value: it replaces the whole literal (quotes included).
