@@ -16,31 +16,27 @@ reported and never guessed.
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.masking import SENSITIVE_KEY
+from mailmigrate.formats.pyreports import derived_from, misspelled
+from mailmigrate.formats.pysource import (
+    KIND,
+    LITERAL_NAME,
+    LITERAL_NUMBER,
+    Lines,
+    Module,
+    Place,
+    Scope,
+    assignments,
+    star_imports,
+)
 from mailmigrate.model import Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import ANCHOR_ROLES, Family, Form, Ruleset
 
-KIND = "python"
-LITERAL_NAME = "name"  # Setting.quote of True/False/None
-LITERAL_NUMBER = "number"  # Setting.quote of an int literal
-OPAQUE = "opaque"  # Setting.quote of a computed value: never edited
-_STRING = re.compile(r"(?P<prefix>[rRbBuU]{0,2})(?P<quote>'''|\"\"\"|'|\")", re.DOTALL)
 _TEMPLATE = re.compile(r"\{\{-?\s*[A-Za-z_][\w.]*\s*(\|[^}]*)?-?\}\}|\{%-?\s*(if|for|set|block|include|raw|macro|extends)\b")
-# Keys whose value is a sender address: derived from the username or host, it breaks once the
-# username is an API token (families.md, trap 5).
-FROM_KEYS = frozenset({
-    "DEFAULT_FROM_EMAIL", "SERVER_EMAIL", "MAIL_DEFAULT_SENDER", "SMTP_MAIL_FROM", "EMAIL_FROM",
-    "MAIL_FROM", "MAIL_FROM_ADDRESS", "FROM_EMAIL", "SMTP_FROM",
-})
-_ENV_FUNCS = frozenset({"getenv", "get", "env", "config", "str", "int", "bool", "float", "list", "json"})
 
 
 class PythonHandler:
@@ -61,16 +57,16 @@ class PythonHandler:
             line = getattr(exc, "lineno", None) or 1
             located.findings.append(Finding("MM003", file.display, line, 1, f"Python syntax error: {getattr(exc, 'msg', exc)}"))
             return located
-        module = _Module(doc, tree, rules)
+        module = Module(doc, tree, rules)
         located.sensitive = list(module.sensitive_values())
         for scope in module.scopes(rules):
             located.configurations.extend(_configurations(scope, module, file, rules))
             if scope.name == "module":
                 located.partials = list(_partials(scope, module, file, rules))
         located.configurations.sort(key=lambda c: c.line)
-        located.includes = list(_star_imports(tree, file))
-        located.findings.extend(_misspelled(module, file, rules))
-        located.findings.extend(_derived_from(module, file, located.configurations))
+        located.includes = list(star_imports(tree, file))
+        located.findings.extend(misspelled(module, file, rules))
+        located.findings.extend(derived_from(module, file, located.configurations))
         return located
 
     # -- writing -----------------------------------------------------------------------------
@@ -86,7 +82,7 @@ class PythonHandler:
 
     def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> Edit:
         place = config.handler_data
-        assert isinstance(place, _Place)
+        assert isinstance(place, Place)
         entries = [
             place.prefix.format(key=key) + (value if value.startswith("os.environ") else python_literal(value))
             for key, value in items
@@ -97,7 +93,7 @@ class PythonHandler:
         if place.mode == "own-line":  # last item ends its line with a comma: lines of our own
             return Edit(place.offset, place.offset, "".join(f"{indent}{e},{nl}" for e in entries))
         if place.mode == "comma-then-line":  # ... without a comma: add it, keep its comment there
-            return Edit(place.offset, place.end, f",{place.rest}" + f",".join(f"{nl}{indent}{e}" for e in entries))
+            return Edit(place.offset, place.end, f",{place.rest}" + ",".join(f"{nl}{indent}{e}" for e in entries))
         if place.mode == "after-comma":  # one line, trailing comma: `{'a': 1, 'b': 2, }`
             return Edit(place.offset, place.offset, "".join(f" {e}," for e in entries))
         return Edit(place.offset, place.offset, "".join(f", {e}" for e in entries))
@@ -113,7 +109,7 @@ class PythonHandler:
         # At the head of the module's first import block (where isort would put it); with no
         # imports, right before the first statement (after the docstring, `from __future__`
         # imports and the comment banner a configuration file opens with).
-        lines = _Lines(doc.text)
+        lines = Lines(doc.text)
         for node in tree.body:
             docstring = node is tree.body[0] and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
             future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
@@ -143,511 +139,10 @@ HANDLER = PythonHandler()
 
 
 # --------------------------------------------------------------------------------------------
-# Positions
-
-
-class _Lines:
-    """ast counts columns in UTF-8 bytes; edits count characters."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def offset(self, lineno: int, byte_col: int) -> int:
-        start = self.starts[lineno - 1]
-        end = self.starts[lineno] if lineno < len(self.starts) else len(self.text)
-        line = self.text[start:end]
-        return start + len(line.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
-
-    def span(self, node: ast.AST) -> tuple[int, int]:
-        return (
-            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
-            self.offset(node.end_lineno, node.end_col_offset),  # type: ignore[attr-defined]
-        )
-
-    def line_end(self, lineno: int) -> int:
-        return self.starts[lineno] if lineno < len(self.starts) else len(self.text)
-
-    def indent_of(self, lineno: int) -> str:
-        start = self.starts[lineno - 1]
-        line = self.text[start:self.line_end(lineno)]
-        return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-# --------------------------------------------------------------------------------------------
-# Scopes: where a family's keys can sit
-
-
-@dataclass
-class _Entry:
-    key: str
-    value: ast.expr
-    stmt: ast.AST  # the statement (or dict item / keyword) holding it
-
-
-@dataclass
-class _Place:
-    """Where and how a missing key is added."""
-
-    offset: int
-    indent: str
-    style: str  # "statement" (KEY = value lines) or "item" (dict items, keyword arguments)
-    prefix: str  # "{key} = ", 'app.config["{key}"] = ', '"{key}": ', "{key}="
-    mode: str = "inline"  # items: "own-line", "comma-then-line", "after-comma", "inline"
-    end: int = 0  # items, "comma-then-line": end of the replaced rest of the line
-    rest: str = ""  # that rest (a comment), written back after the new comma
-
-
-@dataclass
-class _Scope:
-    kind: str  # "assignments" (module, class, app.config) or "mapping" (dict, keywords) or "url"
-    name: str
-    entries: dict[str, _Entry] = field(default_factory=dict)
-    own: set[str] = field(default_factory=set)  # keys the scope itself defines (not inherited)
-    inherited: set[str] = field(default_factory=set)  # keys from a base class: overridden, not edited
-    partial: bool = False  # app.config[...] / .update(...) / get_connection(...): part of a config
-    place: _Place | None = None
-    form_filter: str = ""  # container text a family's form must name ("variable:EMAIL", "call:EmailBackend")
-
-
-class _Module:
-    def __init__(self, doc: Document, tree: ast.Module, rules: Ruleset) -> None:
-        self.doc = doc
-        self.tree = tree
-        self.lines = _Lines(doc.text)
-        # One walk of the tree for the calls and assignments anywhere in it (app.config inside
-        # create_app(), get_connection(...) in a view) -- skipped when the text cannot hold any.
-        self.calls: list[ast.Call] = []
-        self.assigns: list[ast.stmt] = []
-        if any(word in doc.text for word in _walk_words(rules)):
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call):
-                    self.calls.append(node)
-                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                    self.assigns.append(node)
-        self.constants: dict[str, ast.expr] = {}  # module-level NAME = <expr>, last wins
-        for node in _opened(tree.body):
-            for target, value in _assignments(node):
-                if isinstance(target, ast.Name):
-                    self.constants[target.id] = value
-
-    def scopes(self, rules: Ruleset) -> Iterator[_Scope]:
-        # A script that talks smtplib itself keeps its constants for smtplib (issue 4's
-        # handler), not for a framework: EMAIL_HOST there is not Django's setting.
-        smtplib_script = any(
-            isinstance(n, ast.Import) and any(a.name == "smtplib" for a in n.names)
-            or isinstance(n, ast.ImportFrom) and n.module == "smtplib"
-            for n in ast.walk(self.tree) if isinstance(n, (ast.Import, ast.ImportFrom))
-        )
-        if not smtplib_script:
-            yield from self._module_scopes("module", self.tree.body, {})
-        classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
-        for cls in classes.values():
-            scope = self._statements(f"class {cls.name}", _flat(cls.body))
-            scope.own = set(scope.entries)
-            # Inherited settings (class ProductionConfig(Config)) come from bases in this module.
-            for base in reversed(cls.bases):
-                if isinstance(base, ast.Name) and base.id in classes:
-                    inherited = self._statements("", _flat(classes[base.id].body)).entries
-                    for key, entry in inherited.items():
-                        if key not in scope.entries:
-                            scope.entries[key] = entry
-                            scope.inherited.add(key)
-            yield scope
-        yield from self._config_subscripts()
-        yield from self._config_calls()
-        yield from self._containers(rules)
-
-    def _module_scopes(self, name: str, body: list[ast.stmt], before: dict[str, _Entry]) -> Iterator[_Scope]:
-        """The module's own assignments, and one scope per `if`/`else` branch that sets keys:
-        `if not DEBUG:` SendGrid / `else:` mailpit are two configurations, not one. A branch
-        also sees what was assigned before it."""
-        scope = _Scope("assignments", name)
-        branches: list[tuple[str, list[ast.stmt], dict[str, _Entry]]] = []
-        for node in _flat(body):
-            if isinstance(node, ast.If):
-                seen = {**before, **scope.entries}
-                test = ast.unparse(node.test)
-                test = test if len(test) <= 30 else test[:27] + "..."
-                branches.append((f"{name}, if {test} (line {node.lineno})", node.body, seen))
-                if node.orelse:
-                    branches.append((f"{name}, else of line {node.lineno}", node.orelse, seen))
-                continue
-            for target, value in _assignments(node):
-                if isinstance(target, ast.Name):
-                    scope.entries[target.id] = _Entry(target.id, value, node)
-        scope.own = set(scope.entries)
-        scope.entries = {**before, **scope.entries}
-        yield scope
-        for label, branch, seen in branches:
-            yield from self._module_scopes(label, branch, seen)
-
-    def _statements(self, name: str, body: list[ast.stmt]) -> _Scope:
-        scope = _Scope("assignments", name)
-        for node in body:
-            for target, value in _assignments(node):
-                if isinstance(target, ast.Name):
-                    scope.entries[target.id] = _Entry(target.id, value, node)
-        scope.own = set(scope.entries)
-        return scope
-
-    def _config_subscripts(self) -> Iterator[_Scope]:
-        """`app.config["MAIL_SERVER"] = ...`, grouped per config object and per function:
-        create_app() and create_test_app() configure two different apps."""
-        groups: dict[tuple[str, str], _Scope] = {}
-        for where, node in _assignments_by_function(self.tree):
-            for target, value in _assignments(node):
-                if isinstance(target, ast.Subscript) and _is_config(target.value):
-                    key = _string(target.slice)
-                    if key is not None:
-                        owner = ast.unparse(target.value)
-                        label = owner if where == "module" else f"{owner} in {where}"
-                        scope = groups.setdefault((owner, where), _Scope("assignments", label, partial=True))
-                        scope.entries[key] = _Entry(key, value, node)
-        for scope in groups.values():
-            scope.own = set(scope.entries)
-            yield scope
-
-    def sensitive_values(self) -> Iterator[str]:
-        """String literals assigned to credential-looking names or dict keys (SECRET_KEY,
-        DATABASES[...]["PASSWORD"]): never printed, even as diff context."""
-        for node in ast.walk(self.tree):
-            pairs: list[tuple[str | None, ast.expr]] = []
-            if isinstance(node, ast.Dict):
-                pairs = [(_string(k), v) for k, v in zip(node.keys, node.values)]
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                pairs = [(_dotted(t) or _string(getattr(t, "slice", None)), v) for t, v in _assignments(node)]
-            elif isinstance(node, ast.keyword):
-                pairs = [(node.arg, node.value)]
-            for name, value in pairs:
-                if name and SENSITIVE_KEY.search(name) and isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    start, end = self.lines.span(value)
-                    yield value.value
-                    yield self.doc.text[start:end]
-
-    def _config_calls(self) -> Iterator[_Scope]:
-        """`app.config.update(MAIL_SERVER=...)`, `.update({...})`, `.update(dict(...))`,
-        `.from_mapping(...)`: one scope per call."""
-        for node in self.calls:
-            if (
-                isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("update", "from_mapping")
-                and _is_config(node.func.value)
-            ):
-                scope = self._mapping(node, f"{ast.unparse(node.func)}(...) line {node.lineno}")
-                if scope is not None:
-                    scope.partial = True
-                    yield scope
-
-    def _containers(self, rules: Ruleset) -> Iterator[_Scope]:
-        wanted: dict[str, set[str]] = {}
-        for family in rules.for_kind(KIND):
-            for kind, names in family.form(KIND).container.items():
-                wanted.setdefault(kind, set()).update(names.split())
-        for name in wanted.get("variable", ()):
-            value = self.constants.get(name)
-            if isinstance(value, ast.Dict):
-                scope = self._mapping(value, name)
-                if scope is not None:
-                    scope.form_filter = f"variable:{name}"
-                    yield scope
-        for path in wanted.get("path", ()):
-            root, *rest = path.split(".")
-            value = self.constants.get(root)
-            for found, label in _walk_path(value, rest, root):
-                scope = self._mapping(found, label)
-                if scope is not None:
-                    scope.form_filter = f"path:{path}"
-                    yield scope
-        calls = wanted.get("call", set())
-        url_calls = wanted.get("url_call", set())
-        for node in self.calls:
-            dotted = _dotted(node.func)
-            short = dotted.rsplit(".", 1)[-1] if dotted else ""
-            if short in calls and node.keywords:
-                scope = self._mapping(node, f"{dotted}(...) line {node.lineno}")
-                if scope is not None:
-                    scope.form_filter = f"call:{short}"
-                    scope.partial = True  # Django falls back to settings for what is not passed
-                    yield scope
-            elif dotted and (dotted in url_calls or short in url_calls):
-                scope = self._url_call(node, dotted)
-                if scope is not None:
-                    scope.form_filter = "url_call"
-                    yield scope
-
-    def _mapping(self, node: ast.Call | ast.Dict, name: str) -> _Scope | None:
-        """Entries of a dict literal, of keyword arguments, or of a call's dict argument."""
-        scope = _Scope("mapping", name)
-        items: list[tuple[ast.AST, str, ast.expr]] = []  # (holder, key, value)
-        container: ast.AST = node
-        if isinstance(node, ast.Dict):
-            for key_node, value_node in zip(node.keys, node.values):
-                text = _string(key_node) if key_node is not None else None
-                if text is not None and key_node is not None:
-                    items.append((key_node, text, value_node))
-            style = "dict"
-        else:
-            for keyword in node.keywords:
-                if keyword.arg is not None:
-                    items.append((keyword, keyword.arg, keyword.value))
-            style = "kwargs"
-            if not items and node.args and isinstance(node.args[0], (ast.Dict, ast.Call)):
-                inner = node.args[0]
-                return self._mapping(inner, name) if not isinstance(inner, ast.Call) or _dotted(inner.func) == "dict" else None
-        if not items:
-            return None
-        for holder, key, value in items:
-            scope.entries[key] = _Entry(key, value, holder)
-        scope.own = set(scope.entries)
-        _, _, last_value = items[-1]
-        first_line = items[0][0].lineno  # type: ignore[attr-defined]
-        multiline = first_line != container.lineno  # type: ignore[attr-defined]
-        after = self.lines.offset(last_value.end_lineno, last_value.end_col_offset)  # type: ignore[arg-type]
-        line_end = self.lines.line_end(last_value.end_lineno)  # type: ignore[arg-type]
-        eol = len(self.doc.text[:line_end].rstrip("\r\n"))
-        rest = self.doc.text[after:eol]
-        comma = re.match(r"[ \t]*,", rest)
-        tail = rest[comma.end():] if comma else rest
-        quote = "'" if isinstance(items[0][0], ast.Constant) and self.doc.text[self.lines.span(items[0][0])[0]] == "'" else '"'
-        prefix = f"{quote}{{key}}{quote}: " if style == "dict" else "{key}="
-        place = _Place(offset=after, indent="", style="item", prefix=prefix)
-        if multiline and re.fullmatch(r"[ \t]*(#.*)?", tail) and line_end > eol:
-            place.indent = self.lines.indent_of(first_line)
-            if comma:
-                place.mode, place.offset = "own-line", line_end
-            else:
-                place.mode, place.end, place.rest = "comma-then-line", eol, rest
-        elif comma:
-            place.mode, place.offset = "after-comma", after + comma.end()
-        scope.place = place
-        return scope
-
-    def _url_call(self, node: ast.Call, dotted: str) -> _Scope | None:
-        """env.email_url("EMAIL_URL", default=...), dj_email_url.parse(<value>), dj_email_url.config(default=...)."""
-        scope = _Scope("url", f"{dotted}(...)")
-        default = next((k.value for k in node.keywords if k.arg == "default"), None)
-        if dotted.endswith(".parse") and node.args:
-            scope.entries["url"] = _Entry("url", node.args[0], node)
-        else:
-            var = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in ("var", "env")), None)
-            name = _string(var) if var is not None else "EMAIL_URL"
-            if name is None:
-                return None
-            fake = ast.Call(
-                func=ast.Attribute(value=ast.Name("os"), attr="getenv"),
-                args=[ast.Constant(name)] + ([default] if default is not None else []),
-                keywords=[],
-            )
-            ast.copy_location(fake, node)
-            scope.entries["url"] = _Entry("url", fake, node)
-        scope.own = {"url"}
-        return scope
-
-    # -- values -------------------------------------------------------------------------------
-
-    def setting(self, key: str, role: str, value: ast.expr, depth: int = 0) -> Setting:
-        """What a value expression is, as a Setting with the span an edit would replace."""
-        line, col = value.lineno, value.col_offset + 1
-        if isinstance(value, ast.Constant) and isinstance(value.value, (str, bool, int)) or (
-            isinstance(value, ast.Constant) and value.value is None
-        ):
-            return self._literal(key, role, value)
-        if isinstance(value, ast.Name) and value.id in self.constants and depth < 5:
-            # A module constant used here (EMAIL_HOST = SMTP_SERVER): its definition is edited.
-            const = self.constants[value.id]
-            if const is not value:
-                found = self.setting(key, role, const, depth + 1)
-                found.line, found.col = line, col
-                return found
-        lookup = _env_lookup(value)
-        if lookup is not None and lookup.inverted:
-            start, end = self.lines.span(value)
-            return Setting(key, role, "", start, end, line, col, quote=OPAQUE, opaque="an inverted comparison", known=False)
-        if lookup is not None:
-            name, default = lookup.name, lookup.default
-            setting = Setting(key, role, "", *self.lines.span(value), line, col, quote=OPAQUE, env_ref=name, outer=self.lines.span(value))
-            setting.true_words, setting.fold_case = lookup.true_words, lookup.fold_case
-            if default is not None:
-                inner = self.setting(key, role, default, depth + 1)
-                if inner.quote != OPAQUE and inner.env_ref is None:
-                    setting.env_default = inner.value
-                    setting.default_span = (inner.start, inner.end)
-                    setting.default_quote = inner.quote
-                    setting.default_outer = inner.outer
-            return setting
-        start, end = self.lines.span(value)
-        shown = ast.unparse(value)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        return Setting(key, role, "", start, end, line, col, quote=OPAQUE, opaque=f"computed by `{shown}`", known=False)
-
-    def _literal(self, key: str, role: str, node: ast.Constant) -> Setting:
-        start, end = self.lines.span(node)
-        line, col = node.lineno, node.col_offset + 1
-        raw = self.doc.text[start:end]
-        if isinstance(node.value, bool) or node.value is None:
-            text = "" if node.value is None else str(node.value)
-            return Setting(key, role, text, start, end, line, col, quote=LITERAL_NAME, outer=(start, end))
-        if isinstance(node.value, int):
-            return Setting(key, role, str(node.value), start, end, line, col, quote=LITERAL_NUMBER, outer=(start, end))
-        match = _STRING.match(raw)
-        # Implicit concatenation ("a" "b") or an escape we would have to re-create: not editable.
-        why = "written in a form mailmigrate does not edit (concatenated or bytes)"
-        if match is None or "b" in match.group("prefix").lower() or not raw.endswith(match.group("quote")):
-            return Setting(key, role, str(node.value), start, end, line, col, quote=OPAQUE, outer=(start, end), opaque=why)
-        inner_start, inner_end = start + match.end(), end - len(match.group("quote"))
-        inner = raw[match.end(): len(raw) - len(match.group("quote"))]
-        if inner != node.value and "r" not in match.group("prefix").lower():
-            return Setting(key, role, str(node.value), start, end, line, col, quote=OPAQUE, outer=(start, end), opaque=why)
-        return Setting(key, role, str(node.value), inner_start, inner_end, line, col, quote=match.group("quote"), outer=(start, end))
-
-
-def _walk_words(rules: Ruleset) -> set[str]:
-    """Words without which no call or nested assignment of interest can be in a module:
-    `.config` (app.config[...] / .update(...)) and the call containers' names."""
-    words = {".config"}
-    for family in rules.for_kind(KIND):
-        for kind, names in family.form(KIND).container.items():
-            if kind in ("call", "url_call"):
-                words.update(name.rsplit(".", 1)[-1] for name in names.split())
-    return words
-
-
-def _opened(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Statements with `if` and `try` blocks opened: where module constants may be defined."""
-    out: list[ast.stmt] = []
-    for node in _flat(body):
-        out += _opened(node.body) + _opened(node.orelse) if isinstance(node, ast.If) else [node]
-    return out
-
-
-def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Statements of a body with `try` blocks opened (settings often sit in them); `if` blocks
-    stay whole (module branches are scopes of their own, see _module_scopes)."""
-    out: list[ast.stmt] = []
-    for node in body:
-        if isinstance(node, ast.Try):
-            out += _flat(node.body) + _flat(node.orelse) + _flat(node.finalbody)
-        else:
-            out.append(node)
-    return out
-
-
-def _assignments(node: ast.AST) -> Iterator[tuple[ast.expr, ast.expr]]:
-    """(target, value) pairs; `A = B = "x"` gives both targets the same value."""
-    if isinstance(node, ast.Assign):
-        for target in node.targets:
-            yield target, node.value
-    elif isinstance(node, ast.AnnAssign) and node.value is not None:
-        yield node.target, node.value
-
-
-def _assignments_by_function(tree: ast.Module) -> Iterator[tuple[str, ast.stmt]]:
-    """Every assignment statement, with the function it is in ("module" at the top)."""
-
-    def visit(body: list[ast.stmt], where: str) -> Iterator[tuple[str, ast.stmt]]:
-        for node in body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                yield from visit(node.body, f"{node.name}() (line {node.lineno})")
-            elif isinstance(node, ast.ClassDef):
-                yield from visit(node.body, where)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                yield where, node
-            else:
-                for field_name in ("body", "orelse", "finalbody", "handlers"):
-                    inner = getattr(node, field_name, None)
-                    if isinstance(inner, list):
-                        yield from visit([n for n in inner if isinstance(n, ast.stmt)] + [
-                            stmt for h in inner if isinstance(h, ast.ExceptHandler) for stmt in h.body
-                        ], where)
-
-    yield from visit(tree.body, "module")
-
-
-def _is_config(node: ast.expr) -> bool:
-    """`app.config`, `self.app.config`, `current_app.config`, `flask_app.config`."""
-    return isinstance(node, ast.Attribute) and node.attr == "config"
-
-
-def _string(node: ast.AST | None) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _dotted(node.value)
-        return f"{inner}.{node.attr}" if inner else ""
-    return ""
-
-
-def _walk_path(value: ast.expr | None, rest: list[str], label: str) -> Iterator[tuple[ast.Dict, str]]:
-    if not isinstance(value, ast.Dict):
-        return
-    if not rest:
-        yield value, label
-        return
-    head, *tail = rest
-    for key, item in zip(value.keys, value.values):
-        text = _string(key)
-        if text is not None and (head == "*" or text == head):
-            yield from _walk_path(item, tail, f"{label}[{text!r}]")
-
-
-@dataclass(frozen=True)
-class _Lookup:
-    name: str  # the environment variable
-    default: ast.expr | None
-    true_words: tuple[str, ...] | None = None  # read through `== "True"` / `in (...)`
-    fold_case: bool = False  # through .lower()/.upper()
-    inverted: bool = False  # `!= "true"`, `not in (...)`: not followed
-
-
-def _env_lookup(node: ast.expr) -> _Lookup | None:
-    """An environment lookup, through int()/bool()/.lower()/comparisons."""
-    true_words: tuple[str, ...] | None = None
-    inverted = fold = False
-    while True:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("int", "bool", "str", "float") and node.args:
-            node = node.args[0]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("lower", "upper", "strip") and not node.args:
-            fold |= node.func.attr in ("lower", "upper")
-            node = node.func.value
-        elif isinstance(node, ast.Compare) and len(node.ops) == 1:
-            op, right = node.ops[0], node.comparators[0]
-            if isinstance(op, (ast.Eq, ast.NotEq)) and _string(right) is not None:
-                true_words = (str(_string(right)),)
-            elif isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (ast.List, ast.Tuple, ast.Set)):
-                true_words = tuple(w for w in (_string(e) for e in right.elts) if w is not None)
-            inverted = isinstance(op, (ast.NotEq, ast.NotIn))
-            node = node.left
-        else:
-            break
-    if isinstance(node, ast.Subscript) and _dotted(node.value) in ("os.environ", "environ"):
-        name = _string(node.slice)
-        return _Lookup(name, None, true_words, fold, inverted) if name else None
-    if not isinstance(node, ast.Call) or not node.args:
-        return None
-    dotted = _dotted(node.func)
-    name = _string(node.args[0])
-    if name is None:
-        return None
-    default = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "default"), None)
-    parts = dotted.split(".")
-    if dotted in ("os.environ.get", "environ.get", "os.getenv", "getenv") or (
-        # django-environ env("X") / env.str("X"), python-decouple config("X")
-        parts[0] in ("env", "config") and (len(parts) == 1 or parts[-1] in _ENV_FUNCS)
-    ):
-        return _Lookup(name, default, true_words, fold, inverted)
-    return None
-
-
-# --------------------------------------------------------------------------------------------
 # Configurations
 
 
-def _configurations(scope: _Scope, module: _Module, file: FileInfo, rules: Ruleset) -> list[Configuration]:
+def _configurations(scope: Scope, module: Module, file: FileInfo, rules: Ruleset) -> list[Configuration]:
     candidates: list[tuple[int, int, int, Family, dict[str, str]]] = []
     for order, family in enumerate(rules.for_kind(KIND)):
         form = family.form(KIND)
@@ -696,7 +191,7 @@ def _configurations(scope: _Scope, module: _Module, file: FileInfo, rules: Rules
     return configs
 
 
-def _partials(scope: _Scope, module: _Module, file: FileInfo, rules: Ruleset) -> Iterator[Configuration]:
+def _partials(scope: Scope, module: Module, file: FileInfo, rules: Ruleset) -> Iterator[Configuration]:
     """Each family's module-level settings, host or not: what `from .base import *` hands over."""
     for family in rules.for_kind(KIND):
         form = family.form(KIND)
@@ -710,7 +205,7 @@ def _partials(scope: _Scope, module: _Module, file: FileInfo, rules: Ruleset) ->
             yield config
 
 
-def _form_fits(form: Form, scope: _Scope) -> bool:
+def _form_fits(form: Form, scope: Scope) -> bool:
     if scope.kind == "url":
         return "url_call" in form.container
     if not form.container:
@@ -723,7 +218,7 @@ def _form_fits(form: Form, scope: _Scope) -> bool:
     return scope.form_filter == f"{kind}:{names}"
 
 
-def _is_anchor(family: Family, role: str, module: _Module, value: ast.expr) -> bool:
+def _is_anchor(family: Family, role: str, module: Module, value: ast.expr) -> bool:
     if role in ANCHOR_ROLES:
         return True
     switch = family.switches.get(role)
@@ -733,86 +228,20 @@ def _is_anchor(family: Family, role: str, module: _Module, value: ast.expr) -> b
     return switch.is_ok(text) is False and not switch.is_inactive(text)
 
 
-def _statement_place(module: _Module, scope: _Scope, matched: dict[str, str]) -> _Place:
+def _statement_place(module: Module, scope: Scope, matched: dict[str, str]) -> Place:
     own = [scope.entries[k].stmt for k in matched if k in scope.own]
     last = max(own, key=lambda n: n.end_lineno or 0)  # type: ignore[attr-defined]
     line = last.end_lineno or last.lineno  # type: ignore[attr-defined]
     indent = module.lines.indent_of(last.lineno)  # type: ignore[attr-defined]
     prefix = "{key} = "
-    targets = list(_assignments(last))
+    targets = list(assignments(last))
     if targets and isinstance(targets[0][0], ast.Subscript):
         quote = module.doc.text[module.lines.span(targets[0][0].slice)[0]]
         prefix = f"{ast.unparse(targets[0][0].value)}[{quote}{{key}}{quote}] = "
     offset = module.lines.line_end(line)
     needs_newline = offset == len(module.doc.text) and not module.doc.text.endswith("\n")
-    place = _Place(offset, ("\n" if needs_newline else "") + indent, "statement", prefix)
+    place = Place(offset, ("\n" if needs_newline else "") + indent, "statement", prefix)
     return place
-
-
-def _star_imports(tree: ast.Module, file: FileInfo) -> Iterator[Path]:
-    """Files a module takes everything from: `from .base import *`, `from mysite.settings.base import *`."""
-    for node in tree.body:
-        if not (isinstance(node, ast.ImportFrom) and node.module and any(a.name == "*" for a in node.names)):
-            continue
-        parts = node.module.split(".")
-        if node.level:
-            bases = [file.path.parents[node.level - 1]] if node.level <= len(file.path.parents) else []
-        else:
-            bases = list(file.path.parents)  # an absolute module path: try from each folder up
-        for base in bases:
-            for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
-                if candidate.is_file():
-                    yield candidate
-                    break
-            else:
-                continue
-            break
-
-
-# --------------------------------------------------------------------------------------------
-# Reports
-
-
-def _misspelled(module: _Module, file: FileInfo, rules: Ruleset) -> Iterator[Finding]:
-    """EMAIL_USE_TSL: a name one typo away from a real key is a bug the framework ignores."""
-    known = {k for f in rules.families for form in f.forms.values() for k in form.keys if k.isupper()}
-    for node in _flat(module.tree.body):
-        for target, _ in _assignments(node):
-            if isinstance(target, ast.Name) and target.id.isupper() and target.id not in known:
-                close = difflib.get_close_matches(target.id, known, n=1, cutoff=0.9)
-                if close and close[0].split("_")[0] == target.id.split("_")[0]:
-                    yield Finding(
-                        "MM114", file.display, target.lineno, target.col_offset + 1,
-                        f"{target.id} looks like a misspelling of {close[0]}; the framework ignores it",
-                    )
-
-
-def _derived_from(module: _Module, file: FileInfo, configs: list[Configuration]) -> Iterator[Finding]:
-    """A sender built from the username or host: `DEFAULT_FROM_EMAIL = EMAIL_HOST_USER`,
-    `MAIL_DEFAULT_SENDER = MAIL_USERNAME` in a config class, `app.config["MAIL_DEFAULT_SENDER"] =
-    app.config["MAIL_USERNAME"]`, `f"Site <{EMAIL_HOST_USER}>"`."""
-    sources = {s.key for c in configs for role, s in c.settings.items() if role in ("user", "host")}
-    if not sources:
-        return
-    for node in ast.walk(module.tree):
-        for target, value in _assignments(node):
-            name = target.id if isinstance(target, ast.Name) else _string(getattr(target, "slice", None))
-            if name not in FROM_KEYS:
-                continue
-            used = set()
-            for inner in ast.walk(value):
-                if isinstance(inner, ast.Name):
-                    used.add(inner.id)
-                elif isinstance(inner, ast.Attribute):
-                    used.add(inner.attr)
-                elif isinstance(inner, ast.Subscript) and _string(inner.slice):
-                    used.add(str(_string(inner.slice)))
-            if used & sources:
-                yield Finding(
-                    "MM202", file.display, target.lineno, target.col_offset + 1,
-                    f"{name} is built from {sorted(used & sources)[0]}; with MailPace the username is an API "
-                    "token and the host is smtp.mailpace.com: set a real sender address on your domain",
-                )
 
 
 def python_literal(value: str) -> str:
