@@ -162,6 +162,11 @@ def _take_over_includes(located: list[tuple[FileInfo, Document, Located]], rules
         bases = [b for b in (by_path.get(path) or _included(path, rules) for path in found.includes) if b is not None]
         if not bases:
             continue
+        for base in bases:
+            for config in base.configurations:
+                # A module others star-import is a base: a missing credential belongs in the
+                # module that sends (production.py), not in one dev.py inherits too.
+                config.partial = True
         own = {c.family.name for c in found.configurations}
         for partial in found.partials:
             if partial.family.name not in own and any(
@@ -300,6 +305,8 @@ def _edits(plans: list[ConfigPlan], outcomes: dict[Path, FileOutcome], secrets: 
                     continue
                 changed = {(c.file.path, (c.setting.start, c.setting.end)) for c in plan.changes}
                 for setting in plan.configuration.settings.values():
+                    if setting.inherited:
+                        continue  # a base's value: overridden here when it does not fit
                     where = (plan.configuration.file.path, (setting.start, setting.end))
                     other = edits.get(where)
                     if where not in changed and other is not None and other[0] != index:
@@ -381,6 +388,8 @@ def _verify(result: RunResult, rules: Ruleset, options: RunOptions) -> None:
     scratch: list[Finding] = []
     located = _locate_all(docs, rules, scratch)
     again = _plan_all(located, options)
+    # Conflicts are settled the same way as in the first pass (MM112), not called unstable.
+    _edits(again, {info.path: FileOutcome(info, doc) for info, doc, _ in located}, set())
     for plan in again:
         if plan.status is Status.MIGRATE and plan.has_edits:
             config = plan.configuration

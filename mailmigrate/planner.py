@@ -30,6 +30,7 @@ from mailmigrate.rules import parse_bool, spell_bool
 from mailmigrate.smtpurl import SmtpUrl, parse_url
 
 MASK = "********"
+COMPUTED = "<computed>"  # a flag's value read from code mailmigrate cannot follow
 DEFAULT_TOKEN_ENV = "MAILPACE_API_TOKEN"
 
 # Usernames that belong to one provider's scheme, never to MailPace's (username = token).
@@ -219,6 +220,7 @@ class _Planner:
                     "read here, so nothing was changed",
                     fixable=False,
                 )
+            self.report_credentials()
             self.plan.status = Status.ATTENTION
             return self.plan
         slots = self.slots(port)
@@ -281,10 +283,14 @@ class _Planner:
         return None
 
     def slots(self, port: int) -> dict[str, Slot]:
-        return {
-            name: Slot(spec, name in self.config.settings, self.value(name))
-            for name, spec in self.family.encryption.items()
-        }
+        slots = {}
+        for name, spec in self.family.encryption.items():
+            value = self.value(name)
+            setting = self.config.get(name)
+            if value is None and setting is not None and setting.env_ref is None and not setting.known:
+                value = COMPUTED  # computed by code: unknown, never taken for "not set"
+            slots[name] = Slot(spec, setting is not None, value)
+        return slots
 
     def target(self, port: int, mode: Mode | None) -> tuple[int, Mode]:
         if mode is None:  # conflicting flags: the port decides which one stays
@@ -490,8 +496,11 @@ class _Planner:
 
     def missing_credential(self, role: str) -> None:
         key = self.config.key_for(role)
-        # Kept in another env file (compose's `env_file: [app.env, secrets/app.env]`)?
-        elsewhere = [(s, f) for s, f in self.ctx.definitions(key) if f.path != self.config.file.path]
+        # Kept in another env file (compose's `env_file: [app.env, secrets/app.env]`)? Only env
+        # files share a namespace this way; a settings module reads what it names.
+        elsewhere = [
+            (s, f) for s, f in self.ctx.definitions(key) if f.path != self.config.file.path
+        ] if self.config.kind == "env" else []
         if elsewhere:
             for setting, file in elsewhere:
                 self.plan_credential(role, setting, file)
@@ -514,7 +523,8 @@ class _Planner:
         setting = self.config.settings.get(role) or self.config.settings.get("hostport")
         self.plan.status = Status.ATTENTION
         if setting is not None and setting.opaque and not setting.env_ref:
-            self.followup(f"{setting.key} ({self.config.file.display}) is {setting.opaque}: mailmigrate cannot tell its value")
+            self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: mailmigrate cannot tell where it sends; nothing was changed", fixable=False)
+            self.report_credentials()
         if setting is not None and setting.env_ref:
             self.followup(
                 f"{setting.key} comes from {setting.env_ref}, which is not defined in the "
@@ -522,9 +532,23 @@ class _Planner:
             )
         return self.plan
 
+    def report_credentials(self) -> None:
+        """What is wrong with the credentials, said even when nothing can be changed."""
+        user, password = self.config.get("user"), self.config.get("password")
+        if user is not None and user.env_ref is None and user.value.strip().lower() in PROVIDER_USERS:
+            self.finding("MM108", user, f"username {user.value.strip()!r} is another provider's convention", fixable=False)
+        if (
+            password is not None and password.env_ref is None and self.config.file.tracked
+            and password.value.strip() and not _PLACEHOLDER.fullmatch(password.value.strip())
+        ):
+            self.finding("MM201", password, f"{password.key} holds a literal password in a file git tracks", fixable=False)
+
     def unknown_values(self, names: tuple[str, ...]) -> ConfigPlan:
         for name in names:
             setting = self.config.settings.get(name)
+            if setting is not None and setting.opaque:
+                self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: mailmigrate cannot tell how it encrypts; nothing was changed", fixable=False)
+                continue
             shown = setting.value if setting else ""
             self.finding(
                 "MM006", setting,

@@ -36,8 +36,10 @@ def test_noop(tmp_path: Path, before: str) -> None:
 
 
 def test_reports_for_noop_cases(tmp_path: Path) -> None:
-    result = assert_noop(tmp_path, "EMAIL_HOST = get_smtp_host()\nEMAIL_PORT = 587\n", **TRACKED)
-    assert any("get_smtp_host()" in text for text in result.followups)
+    result = assert_noop(tmp_path, 'EMAIL_HOST = get_smtp_host()\nEMAIL_PORT = 587\nEMAIL_HOST_USER = "apikey"\nEMAIL_HOST_PASSWORD = "SG.x"\n', **TRACKED)
+    assert {f.code for f in result.findings} == {"MM115", "MM108", "MM201"}
+    assert any("get_smtp_host()" in f.message for f in result.findings)
+    assert not any(f.fixable for f in result.findings)
     result = assert_noop(tmp_path, "def broken(:\n    EMAIL_HOST = 1\n", **TRACKED)
     assert [f.code for f in result.findings] == ["MM003"]
     result = assert_noop(tmp_path, 'EMAIL_HOST = "{{ cookiecutter.email_host }}"\nEMAIL_PORT = {{ cookiecutter.port }}\n', **TRACKED)
@@ -612,3 +614,78 @@ def test_credentials_on_top_of_a_star_imported_host(tmp_path: Path) -> None:
     assert 'EMAIL_HOST = "smtp.mailpace.com"' in new["base.py"]
     assert f"EMAIL_HOST_PASSWORD = {REF}" in new["production.py"] and "SG.prod-only" not in new["production.py"]
     assert any(f.code == "MM201" and f.path == "production.py" for f in result.findings)
+
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        'EMAIL_USE_SSL = bool(int(os.environ.get("EMAIL_USE_SSL", "1")) % 2)',
+        'EMAIL_USE_SSL = os.getenv("EMAIL_USE_SSL", "yes").lower() not in ("no", "off")',
+    ],
+)
+def test_flag_that_cannot_be_read_blocks_the_configuration(tmp_path: Path, flag: str) -> None:
+    before = f'import os\nEMAIL_HOST = "smtp.gmail.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\n{flag}\n'
+    result = assert_noop(tmp_path, before, **TRACKED)
+    assert any(f.code == "MM115" and "EMAIL_USE_SSL" in f.message for f in result.findings)
+
+
+def test_class_chain_inherits_from_every_ancestor(tmp_path: Path) -> None:
+    before = (
+        "class Config:\n    MAIL_SERVER = 'localhost'\n    MAIL_PORT = 25\n    MAIL_USE_TLS = False\n\n\n"
+        "class ProductionConfig(Config):\n    MAIL_SERVER = 'smtp.mailgun.org'\n\n\n"
+        "class StagingConfig(ProductionConfig):\n    MAIL_PORT = 2526\n"
+    )
+    from helpers import run_file
+
+    new, result = run_file(tmp_path, before, **TRACKED)
+    assert_migrates(tmp_path, before, new, **TRACKED)
+    assert "    MAIL_SERVER = 'localhost'\n" in new, "the base (a local server) is not edited"
+    staging = new[new.index("class StagingConfig"):]
+    assert "MAIL_PORT = 587" in staging and "MAIL_USE_TLS = True" in staging
+
+
+def test_crlf_python_without_final_newline(tmp_path: Path) -> None:
+    before = 'EMAIL_HOST = "smtp.gmail.com"\r\nEMAIL_PORT = 587\r\nEMAIL_USE_TLS = True'
+    from helpers import run_file
+
+    new, _ = run_file(tmp_path, before, **TRACKED)
+    assert new.endswith(
+        'EMAIL_USE_TLS = True\r\nEMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")\r\n'
+        'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\r\n'
+    )
+
+
+def test_settings_module_gets_credentials_even_if_an_env_file_names_them(tmp_path: Path) -> None:
+    """The module does not read the environment: an .env defining EMAIL_HOST_USER is not its."""
+    from helpers import TOKEN, rules
+    from mailmigrate.engine import RunOptions, analyse_files
+    from mailmigrate.model import FileInfo
+
+    (tmp_path / "settings.py").write_text('EMAIL_HOST = "smtp.gmail.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\n')
+    (tmp_path / ".env").write_text("EMAIL_HOST_USER=a\nEMAIL_HOST_PASSWORD=b\n")
+    files = [
+        FileInfo(tmp_path / "settings.py", "settings.py", "python", tracked=True, ignored=False, in_git=True),
+        FileInfo(tmp_path / ".env", ".env", "env", tracked=False, ignored=True, in_git=True),
+    ]
+    result = analyse_files(files, rules(), RunOptions(token=TOKEN))
+    new = {o.file.path.name: o.new_text for o in result.files if o.changed}
+    assert 'EMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")' in new["settings.py"]
+
+
+def test_a_star_imported_base_gets_no_credentials_dev_would_inherit(tmp_path: Path) -> None:
+    from helpers import TOKEN, rules
+    from mailmigrate.engine import RunOptions, analyse_files
+    from mailmigrate.model import FileInfo
+
+    package = tmp_path / "settings"
+    package.mkdir()
+    (package / "base.py").write_text('EMAIL_HOST = "smtp.sendgrid.net"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\n')
+    (package / "production.py").write_text("from .base import *\n\nDEBUG = False\n")
+    (package / "dev.py").write_text('from .base import *\n\nEMAIL_HOST = "localhost"\nEMAIL_PORT = 1025\nEMAIL_USE_TLS = False\n')
+    files = [FileInfo(package / n, n, "python", tracked=True, ignored=False, in_git=True) for n in ("base.py", "production.py", "dev.py")]
+    result = analyse_files(files, rules(), RunOptions(token=TOKEN))
+    new = {o.file.path.name: o.new_text for o in result.files if o.changed}
+    assert "MAILPACE_API_TOKEN" not in new.get("base.py", ""), "dev.py would log in to its catcher with the token"
+    assert "dev.py" not in new
+    assert any("EMAIL_HOST_USER" in text for text in result.followups)

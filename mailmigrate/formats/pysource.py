@@ -79,6 +79,7 @@ class Place:
     mode: str = "inline"  # items: "own-line", "comma-then-line", "after-comma", "inline"
     end: int = 0  # items, "comma-then-line": end of the replaced rest of the line
     rest: str = ""  # that rest (a comment), written back after the new comma
+    lead: str = ""  # statements: a newline first, when the file's last line has none
 
 
 @dataclass
@@ -128,18 +129,27 @@ class Module:
         for cls in classes.values():
             scope = self._statements(f"class {cls.name}", flat(cls.body))
             scope.own = set(scope.entries)
-            # Inherited settings (class ProductionConfig(Config)) come from bases in this module.
-            for base in reversed(cls.bases):
-                if isinstance(base, ast.Name) and base.id in classes:
-                    inherited = self._statements("", flat(classes[base.id].body)).entries
-                    for key, entry in inherited.items():
-                        if key not in scope.entries:
-                            scope.entries[key] = entry
-                            scope.inherited.add(key)
+            # Inherited settings (class StagingConfig(ProductionConfig(Config))) come from the
+            # bases defined in this module, nearest first, the whole chain.
+            for key, entry in self._inherited(cls, classes, set()).items():
+                if key not in scope.entries:
+                    scope.entries[key] = entry
+                    scope.inherited.add(key)
             yield scope
         yield from self._config_subscripts()
         yield from self._config_calls()
         yield from self._containers(rules)
+
+    def _inherited(self, cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set[str]) -> dict[str, Entry]:
+        entries: dict[str, Entry] = {}
+        for base in cls.bases:  # left to right, like the MRO for single chains
+            if isinstance(base, ast.Name) and base.id in classes and base.id not in seen:
+                seen.add(base.id)
+                parent = classes[base.id]
+                own = self._statements("", flat(parent.body)).entries
+                for key, entry in {**self._inherited(parent, classes, seen), **own}.items():
+                    entries.setdefault(key, entry)
+        return entries
 
     def _module_scopes(self, name: str, body: list[ast.stmt], before: dict[str, Entry]) -> Iterator[Scope]:
         """The module's own assignments, and one scope per `if`/`else` branch that sets keys:

@@ -89,7 +89,7 @@ class PythonHandler:
         ]
         nl, indent = doc.newline, place.indent
         if place.style == "statement":
-            return Edit(place.offset, place.offset, "".join(f"{indent}{e}{nl}" for e in entries))
+            return Edit(place.offset, place.offset, place.lead + "".join(f"{indent}{e}{nl}" for e in entries))
         if place.mode == "own-line":  # last item ends its line with a comma: lines of our own
             return Edit(place.offset, place.offset, "".join(f"{indent}{e},{nl}" for e in entries))
         if place.mode == "comma-then-line":  # ... without a comma: add it, keep its comment there
@@ -130,8 +130,9 @@ class PythonHandler:
 
         try:
             module = libcst.parse_module(text)
-        except libcst.ParserSyntaxError as exc:
-            return [f"libcst cannot parse it: {exc.message}"]
+        except libcst.ParserSyntaxError:
+            # No position in the message: the same problem in the old text cancels it out.
+            return ["libcst cannot parse it"]
         return [] if module.code == text else ["libcst does not round-trip it"]
 
 
@@ -240,7 +241,7 @@ def _statement_place(module: Module, scope: Scope, matched: dict[str, str]) -> P
         prefix = f"{ast.unparse(targets[0][0].value)}[{quote}{{key}}{quote}] = "
     offset = module.lines.line_end(line)
     needs_newline = offset == len(module.doc.text) and not module.doc.text.endswith("\n")
-    place = Place(offset, ("\n" if needs_newline else "") + indent, "statement", prefix)
+    place = Place(offset, indent, "statement", prefix, lead=module.doc.newline if needs_newline else "")
     return place
 
 
