@@ -66,10 +66,10 @@ class _Output:
     def __init__(self) -> None:
         self.mask: Callable[[str], str] = lambda text: text  # until a run has seen secrets
 
-    def use_secrets(self, secrets: set[str], token: str | None) -> None:
+    def use_secrets(self, secrets: set[str], token: str | None, paths: set[str]) -> None:
         from mailmigrate.masking import Masker
 
-        self.mask = Masker(secrets, always=[token] if token else [])
+        self.mask = Masker(secrets, always=[token] if token else [], keep=paths)
 
     def out(self, text: str) -> None:
         if text:
@@ -116,7 +116,8 @@ def _analyse(out: _Output, paths: list[Path] | None, **options: object):  # type
     except UsageError as exc:
         out.fail(str(exc))
     token = options.get("token")
-    out.use_secrets(result.secrets, token if isinstance(token, str) else None)
+    shown_paths = {o.file.display for o in result.files} | {f.path for f in result.findings}
+    out.use_secrets(result.secrets, token if isinstance(token, str) else None, shown_paths)
     return result
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailmigrate.filekinds import kind_of
+from mailmigrate.filekinds import kind_of, kind_of_path
 from mailmigrate.model import FileInfo
 
 SKIP_DIRS = frozenset({
@@ -144,7 +144,7 @@ def _git_view(root: Path, under: Path) -> _GitView:
     ignored_env: set[str] = set()
     for entry in filter(None, ignored.split("\0")):
         if not entry.endswith("/"):
-            if kind_of(entry.rsplit("/", 1)[-1]) == "env":
+            if kind_of_path(entry) == "env":
                 ignored_env.add(entry)
         elif entry.rstrip("/").rsplit("/", 1)[-1] not in SKIP_DIRS:
             # An ignored folder (`secrets/`) is listed whole: look inside it for env files.
@@ -156,8 +156,9 @@ def _env_files_under(root: Path, folder: str) -> Iterator[str]:
     for here, dirs, files in os.walk(root / folder):
         dirs[:] = [d for d in dirs if _walkable(here, d)]
         for name in files:
-            if kind_of(name) == "env":
-                yield Path(here, name).relative_to(root).as_posix()
+            rel = Path(here, name).relative_to(root).as_posix()
+            if kind_of_path(rel) == "env":
+                yield rel
 
 
 def _walkable(parent: str, name: str) -> bool:
@@ -181,7 +182,7 @@ def _scan_directory(directory: Path, cwd: Path, result: Discovery) -> Iterator[F
         return
     view = _git_view(root, directory)
     for rel in sorted(view.tracked | view.untracked | view.ignored_env):
-        kind = kind_of(rel.rsplit("/", 1)[-1])
+        kind = kind_of_path(rel)
         if kind is not None:
             info = _info(root / rel, cwd, kind, root, view.status, result, trusted=True)
             if info is not None:
@@ -205,6 +206,8 @@ def _walk(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
                     stack.append(entry.path)
                 continue
             kind = kind_of(entry.name)
+            if kind is None and "/.envs/" in entry.path.replace(os.sep, "/") + "/":
+                kind = kind_of_path(entry.path.replace(os.sep, "/"))
             if kind is None:
                 continue
             if entry.is_symlink():
@@ -220,7 +223,7 @@ def _classify_files(files: list[Path], cwd: Path, result: Discovery) -> Iterator
     """Files named on the command line: git status asked for all of one repository at once."""
     by_root: dict[Path | None, list[tuple[Path, str, Path]]] = {}
     for path in files:
-        kind = kind_of(path.name)
+        kind = kind_of_path(path.as_posix())
         if kind is None:
             continue
         real = _real_path(path, cwd, result)

@@ -48,3 +48,13 @@ def kind_of(name: str) -> str | None:
         if matches(name):
             return kind
     return None
+
+
+def kind_of_path(path: str) -> str | None:
+    """A file's kind from its path ("/"-separated): cookiecutter-django keeps its env files as
+    `.envs/.production/.django`, names without ".env" that only their folder gives away."""
+    name = path.rsplit("/", 1)[-1]
+    kind = kind_of(name)
+    if kind is None and (path.startswith(".envs/") or "/.envs/" in path) and not name.lower().endswith(_NOT_ENV_SUFFIXES):
+        return "env"
+    return kind

@@ -21,8 +21,10 @@ _NOT_SECRETS = frozenset({"none", "null", "true", "false", "changeme", "password
 
 
 class Masker:
-    def __init__(self, secrets: Iterable[str] = (), always: Iterable[str] = ()) -> None:
-        """`secrets`: values found in files; `always`: the token, masked whatever its length."""
+    def __init__(self, secrets: Iterable[str] = (), always: Iterable[str] = (), keep: Iterable[str] = ()) -> None:
+        """`secrets`: values found in files; `always`: the token, masked whatever its length;
+        `keep`: text never masked (file paths: a DB password "superset" must not turn
+        superset_config.py into a path that does not exist)."""
         variants: set[str] = set()
         forced = {s.strip() for s in always if s.strip()}
         for secret in {s.strip() for s in secrets} | forced:
@@ -35,14 +37,20 @@ class Masker:
             variants.add(json.dumps(secret)[1:-1])
             # An SMTP AUTH PLAIN payload carries the secret base64-encoded with NULs around it.
             variants.add(_b64(f"\0{secret}\0{secret}"))
-        # Longest first, so a secret that contains another is replaced whole.
+        # Longest first, so a secret that contains another is replaced whole; a secret is only
+        # masked as a whole value, not inside a longer word (superset_config, examples).
         ordered = sorted((v for v in variants if v), key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        kept = sorted({k for k in keep if k}, key=len, reverse=True)
+        self._pattern = None
+        if ordered:
+            secret_part = r"(?<![A-Za-z0-9_])(?:" + "|".join(map(re.escape, ordered)) + r")(?![A-Za-z0-9_])"
+            keep_part = "(?P<keep>" + "|".join(map(re.escape, kept)) + ")|" if kept else ""
+            self._pattern = re.compile(keep_part + secret_part)
 
     def __call__(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
-        return self._pattern.sub(MASK, text)
+        return self._pattern.sub(lambda m: m.group(0) if m.lastgroup == "keep" else MASK, text)
 
 
 def _b64(text: str) -> str:

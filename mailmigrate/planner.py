@@ -381,10 +381,10 @@ class _Planner:
             setting = self.config.get(name)
             if setting is not None:
                 self.set_value(name, switch.write)
-                self.finding("MM109", setting, f"{setting.key}={self.value(name)}: SMTP with login needs {text}")
+                self.finding("MM109", setting, f"{setting.key}={self.value(name)}: SMTP with login needs {text or 'it empty'}")
             else:
                 self.add(name, text)
-                self.finding("MM107", None, f"{self.config.key_for(name)} is missing: SMTP with login needs {text}")
+                self.finding("MM107", None, f"{self.config.key_for(name)} is missing: SMTP with login needs {text or 'it empty'}")
 
     def credential_for(self, file: FileInfo) -> tuple[str, bool]:
         """(value, is_the_token) a credential gets in `file` under the secret rules: the token in
@@ -688,7 +688,7 @@ class _Planner:
             if old.userinfo is not None or not new.userinfo:
                 self.followup(
                     f"{setting.key} ({file.display}): set it in deployment with the MailPace API token "
-                    f"as user and password, for example {new.with_credentials(MASK, MASK).render()}"
+                    f"as user and password, for example {SmtpUrl(new.scheme, 'TOKEN:TOKEN', new.host, new.port, new.tail).render()}"
                 )
         text = new.render()
         if text != setting.value:

@@ -151,19 +151,21 @@ def _validate_mode_setting(where: str, spec: Any, err: Any) -> None:
         err(f"{where}.type", "must be 'bool' or 'enum'")
         return
     if kind == "bool":
-        allowed: tuple[str, ...] = ("type", "default", "when_true", "when_false")
+        allowed: tuple[str, ...] = ("type", "default", "when_true", "when_false", "starttls_only")
         for key in ("when_true", "when_false"):
             if spec.get(key) is not None and spec[key] not in _MODE_NAMES:
                 err(f"{where}.{key}", f"must be one of {', '.join(_MODE_NAMES)} or null")
         if spec.get("default") is not None and not isinstance(spec["default"], bool):
             err(f"{where}.default", "must be true, false or null")
     else:
-        allowed = ("type", "default", "auto", "neutral", *_MODE_NAMES)
+        allowed = ("type", "default", "auto", "neutral", "starttls_only", *_MODE_NAMES)
         for key in ("auto", "neutral", *_MODE_NAMES):
             if key in spec and not _str_list(spec[key]):
                 err(f"{where}.{key}", "must be a list of spellings (the first one is written)")
         if spec.get("default") is not None and not isinstance(spec["default"], str):
             err(f"{where}.default", "must be a string or null")
+    if not isinstance(spec.get("starttls_only", False), bool):
+        err(f"{where}.starttls_only", "must be true or false")
     for key in spec:
         if key not in allowed:
             err(f"{where}.{key}", f"unknown field (known: {', '.join(allowed)})")

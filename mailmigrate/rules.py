@@ -102,6 +102,9 @@ class ModeSetting:
     auto: tuple[str, ...] = ()
     neutral: tuple[str, ...] = ()
     default: str | bool | None = None  # what the framework assumes when the key is missing
+    # The key only switches STARTTLS (Mastodon's SMTP_ENABLE_STARTTLS): its "no STARTTLS" is
+    # right beside implicit TLS set by another key, and the value written for implicit TLS.
+    starttls_only: bool = False
 
     def indication(self, value: str | bool | None, port: int | None) -> Mode | None | Unknown:
         """The mode `value` indicates, None for no indication, UNKNOWN when not understood."""
@@ -125,10 +128,19 @@ class ModeSetting:
         return UNKNOWN
 
     def compatible(self, indication: Mode | None | Unknown, target: Mode) -> bool:
+        if self.starttls_only and target is Mode.IMPLICIT:
+            return indication is Mode.NONE  # "auto" beside implicit TLS is refused too
         return indication is None or indication == target
 
     def value_for(self, target: Mode, *, must_indicate: bool) -> str | bool | None:
         """A value compatible with `target` (indicating it when `must_indicate`); None if none."""
+        if self.starttls_only and target is Mode.IMPLICIT and not must_indicate:
+            # Implicit TLS with STARTTLS also on is refused by some clients (Ruby's mail gem):
+            # write "no STARTTLS".
+            if self.type == "bool":
+                return next((f for f in (False, True) if (self.when_true if f else self.when_false) is Mode.NONE), False)
+            if self.spellings.get(Mode.NONE):
+                return self.spellings[Mode.NONE][0]
         if self.type == "bool":
             for flag in (True, False):
                 said = self.when_true if flag else self.when_false
@@ -439,6 +451,7 @@ def _mode_setting(name: str, spec: Mapping[str, Any]) -> ModeSetting:
         auto=_lower(spec.get("auto", [])),
         neutral=_lower(spec.get("neutral", [])),
         default=spec.get("default"),
+        starttls_only=bool(spec.get("starttls_only", False)),
     )
 
 

@@ -125,3 +125,17 @@ def test_repository_git_refuses_to_read_is_an_error_not_outside_git(tmp_path: Pa
 def test_path_inside_an_ignored_folder(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r", tracked={".gitignore": "/ignored\n"}, untracked={"ignored/a/b/.env": "A=1\n"})
     assert _seen(repo, repo / "ignored" / "a" / "b") == {"ignored/a/b/.env": (False, True, True)}
+
+
+def test_cookiecutter_django_envs_folder(tmp_path: Path) -> None:
+    """cookiecutter-django keeps env files as .envs/.production/.django (ignored)."""
+    repo = make_repo(
+        tmp_path / "r",
+        tracked={".gitignore": ".envs/*\n!.envs/.local/\n", ".envs/.local/.django": "A=1\n"},
+        untracked={".envs/.production/.django": "A=1\n", ".envs/.production/.postgres": "A=1\n", ".envs/README.md": "x"},
+    )
+    assert _seen(repo) == {
+        ".envs/.local/.django": (True, False, True),
+        ".envs/.production/.django": (False, True, True),
+        ".envs/.production/.postgres": (False, True, True),
+    }

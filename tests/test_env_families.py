@@ -159,8 +159,14 @@ FIXES = [
     ),
     pytest.param(
         "SMTP_SERVER=smtp.gmail.com\nSMTP_PORT=465\nSMTP_TLS=true\nSMTP_LOGIN=a@b.c\nSMTP_PASSWORD=app\nSMTP_AUTH_METHOD=none\n",
-        f"SMTP_SERVER=smtp.mailpace.com\nSMTP_PORT=465\nSMTP_TLS=true\nSMTP_LOGIN={T}\nSMTP_PASSWORD={T}\nSMTP_AUTH_METHOD=plain\n",
+        f"SMTP_SERVER=smtp.mailpace.com\nSMTP_PORT=465\nSMTP_TLS=true\nSMTP_LOGIN={T}\nSMTP_PASSWORD={T}\nSMTP_AUTH_METHOD=plain\n"
+        "SMTP_ENABLE_STARTTLS=never\n",
         {"name": ".env.production"}, id="mastodon-implicit-and-auth-none",
+    ),
+    pytest.param(
+        "SMTP_SERVER=email-smtp.eu-west-1.amazonaws.com\nSMTP_PORT=465\nSMTP_ENABLE_STARTTLS=never\nSMTP_TLS=true\nSMTP_LOGIN=AKIA\nSMTP_PASSWORD=ses\n",
+        f"SMTP_SERVER=smtp.mailpace.com\nSMTP_PORT=465\nSMTP_ENABLE_STARTTLS=never\nSMTP_TLS=true\nSMTP_LOGIN={T}\nSMTP_PASSWORD={T}\n",
+        {"name": ".env.production"}, id="mastodon-tls-with-starttls-never-is-consistent",
     ),
     pytest.param(
         "SMTP_SERVER=smtp.example.net\nSMTP_PORT=587\nSMTP_ENABLE_STARTTLS=never\nSMTP_LOGIN=x\nSMTP_PASSWORD=y\nSMTP_FROM_ADDRESS=a@b\n",

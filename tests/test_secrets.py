@@ -134,3 +134,9 @@ def test_token_with_characters_that_need_escaping_is_masked_as_written(tmp_path:
     result = CliRunner().invoke(app, ["migrate", str(repo)], env={"MAILPACE_API_TOKEN": token})
     assert token not in result.output and 'tok\\"en\\\\9f' not in result.output
     assert "EMAIL_HOST_PASSWORD=\"********\"" in result.output
+
+
+def test_masker_keeps_paths_and_longer_words() -> None:
+    mask = Masker(["superset"], keep=["docker/superset_config.py"])
+    assert mask("docker/superset_config.py:1:1: DATABASE=superset") == "docker/superset_config.py:1:1: DATABASE=********"
+    assert mask("supersets superset_x") == "supersets superset_x"

@@ -63,6 +63,13 @@ class PythonHandler:
             located.configurations.extend(_configurations(scope, module, file, rules))
             if scope.name == "module":
                 located.partials = list(_partials(scope, module, file, rules))
+        if any("url" in c.settings for c in located.configurations):
+            # Saleor: EMAIL_HOST = email_config.get("EMAIL_HOST") read from a dj_email_url result;
+            # the URL is the configuration, its unpacked keys are not another one.
+            located.configurations = [
+                c for c in located.configurations
+                if "url" in c.settings or not any(s.opaque and not s.known and s.env_ref is None for s in c.settings.values())
+            ]
         located.configurations.sort(key=lambda c: c.line)
         located.includes = list(star_imports(tree, file))
         located.findings.extend(misspelled(module, file, rules))
