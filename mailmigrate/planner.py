@@ -89,20 +89,31 @@ class _Planner:
     # -- values ------------------------------------------------------------------------------
 
     def targets(self, setting: Setting) -> list[tuple[Setting, FileInfo]]:
-        """Where a setting's value is really written: the setting itself, the env files that
-        define the variable it refers to, or else the default in `${VAR:-default}`."""
+        """Where a setting's value is really written: the setting itself, or the env files that
+        define the variable it refers to and the lookup's default (`os.environ.get("MAIL_SERVER",
+        "smtp.googlemail.com")` is what runs wherever the variable is unset), definitions first."""
         if setting.env_ref is None:
             return [] if setting.opaque else [(setting, setting.source or self.config.file)]
-        defined = [
-            (found, file)
-            for found, file in self.ctx.definitions(setting.env_ref)
+        found = [
+            (definition, file)
+            for definition, file in self.ctx.definitions(setting.env_ref)
             # `EMAIL_HOST=${EMAIL_HOST:-smtp.sendgrid.net}` refers to the environment, not itself
-            if not (file.path == self.config.file.path and found.start == setting.start)
+            if not (file.path == self.config.file.path and definition.start == setting.start)
         ]
-        if defined:
-            return defined
         default = setting.default_setting()
-        return [(default, self.config.file)] if default is not None else []
+        if default is not None and (not found or self._provider_defaults()):
+            found.append((default, self.config.file))
+        return found
+
+    def _provider_defaults(self) -> bool:
+        """The lookups' defaults form a provider configuration of their own (a host default
+        such as smtp.googlemail.com): rewritten together with the env files. Defaults behind a
+        required host variable, or pointing at a local server, stay as they are."""
+        host = self.config.get("host")
+        fallback = host.env_default if host is not None and host.env_ref else None
+        if fallback is None or not fallback.strip():
+            return False
+        return not (providers.catcher_of(fallback) or providers.is_loopback(fallback))
 
     def value(self, role: str) -> str | None:
         """The effective value; None when it cannot be known here (set only in deployment)."""
