@@ -66,10 +66,10 @@ class _Output:
     def __init__(self) -> None:
         self.mask: Callable[[str], str] = lambda text: text  # until a run has seen secrets
 
-    def use_secrets(self, secrets: set[str], token: str | None, paths: set[str]) -> None:
+    def use_secrets(self, secrets: set[str], token: str | None, paths: set[str], weak: set[str]) -> None:
         from mailmigrate.masking import Masker
 
-        self.mask = Masker(secrets, always=[token] if token else [], keep=paths)
+        self.mask = Masker(secrets, always=[token] if token else [], keep=paths, weak=weak)
 
     def out(self, text: str) -> None:
         if text:
@@ -117,7 +117,7 @@ def _analyse(out: _Output, paths: list[Path] | None, **options: object):  # type
         out.fail(str(exc))
     token = options.get("token")
     shown_paths = {o.file.display for o in result.files} | {f.path for f in result.findings}
-    out.use_secrets(result.secrets, token if isinstance(token, str) else None, shown_paths)
+    out.use_secrets(result.secrets, token if isinstance(token, str) else None, shown_paths, result.sensitive)
     return result
 
 

@@ -48,7 +48,10 @@ class RunResult:
     files: list[FileOutcome] = field(default_factory=list)  # every file that was parsed
     plans: list[ConfigPlan] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    secrets: set[str] = field(default_factory=set)  # every credential seen: masked in all output
+    secrets: set[str] = field(default_factory=set)  # every SMTP credential seen: masked in all output
+    # Other credential-looking values (DB_PASSWORD, SECRET_KEY, unreadable lines): masked
+    # when they look like secrets rather than placeholders such as "postgres" or "---".
+    sensitive: set[str] = field(default_factory=set)
     blocked: bool = False  # a rewrite failed verification: nothing may be written
 
     @property
@@ -186,8 +189,16 @@ def _take_over_includes(located: list[tuple[FileInfo, Document, Located]], rules
 def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> list[ConfigPlan]:
     index: dict[str, list[tuple[Setting, FileInfo]]] = defaultdict(list)
     for info, _, found in located:
+        # A key an env file's own configuration holds is that configuration's to write: a
+        # settings module reading EMAIL_HOST sees its value but leaves the edit to it.
+        claimed = {s.start for c in found.configurations for s in c.settings.values()}
         for setting in found.definitions:
-            index[setting.key].append((setting, info))
+            entry = replace(setting, quote=PENDING) if setting.start in claimed else setting
+            index[setting.key].append((entry, info))
+    for entries in index.values():
+        # Several env files define one variable: read the secrets file first (the real value),
+        # templates last (placeholders such as EMAIL_HOST=localhost).
+        entries.sort(key=lambda item: (not item[1].is_secrets_file, item[1].is_template, item[1].tracked))
     ctx = PlanContext(
         token=options.token,
         token_env=options.token_env,
@@ -239,7 +250,7 @@ def _collect_secrets(result: RunResult, options: RunOptions, located: list[tuple
     if options.token:
         result.secrets.add(options.token)
     texts = {info.path: doc.text for info, doc, _ in located}
-    result.secrets.update(value for _, _, found in located for value in found.sensitive)
+    result.sensitive.update(value for _, _, found in located for value in found.sensitive)
 
     def add(setting: Setting, file: FileInfo) -> None:
         if setting.env_ref is None:  # `${VAR}` is a name, not a secret

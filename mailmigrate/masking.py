@@ -21,15 +21,18 @@ _NOT_SECRETS = frozenset({"none", "null", "true", "false", "changeme", "password
 
 
 class Masker:
-    def __init__(self, secrets: Iterable[str] = (), always: Iterable[str] = (), keep: Iterable[str] = ()) -> None:
-        """`secrets`: values found in files; `always`: the token, masked whatever its length;
-        `keep`: text never masked (file paths: a DB password "superset" must not turn
-        superset_config.py into a path that does not exist)."""
+    def __init__(
+        self, secrets: Iterable[str] = (), always: Iterable[str] = (), keep: Iterable[str] = (), weak: Iterable[str] = ()
+    ) -> None:
+        """`secrets`: SMTP credentials found in files; `always`: the token, masked whatever its
+        length; `weak`: other credential-looking values, masked only when they look like real
+        secrets (not "postgres", "---"); `keep`: text never masked (file paths: a password
+        "superset" must not turn superset_config.py into a path that does not exist)."""
         variants: set[str] = set()
         forced = {s.strip() for s in always if s.strip()}
-        for secret in {s.strip() for s in secrets} | forced:
-            if secret not in forced and (len(secret) < MIN_SECRET_LENGTH or secret.lower() in _NOT_SECRETS):
-                continue
+        chosen = {s.strip() for s in secrets if _maskable(s.strip())}
+        chosen |= {s.strip() for s in weak if _maskable(s.strip()) and _looks_secret(s.strip())}
+        for secret in chosen | forced:
             if secret == MASK:
                 continue
             variants.update({secret, quote(secret, safe=""), quote_plus(secret), _b64(secret)})
@@ -51,6 +54,15 @@ class Masker:
         if self._pattern is None or not text:
             return text
         return self._pattern.sub(lambda m: m.group(0) if m.lastgroup == "keep" else MASK, text)
+
+
+def _maskable(value: str) -> bool:
+    return len(value) >= MIN_SECRET_LENGTH and value.lower() not in _NOT_SECRETS and any(c.isalnum() for c in value)
+
+
+def _looks_secret(value: str) -> bool:
+    """A random-looking value, not a word: long, or mixing digits or symbols into it."""
+    return len(value) >= 16 or (len(value) >= 8 and any(not c.isalpha() for c in value))
 
 
 def _b64(text: str) -> str:

@@ -286,6 +286,11 @@ FIXES = [
         {}, id="mattermost",
     ),
     pytest.param(
+        "FLASK_MAIL_SERVER=smtp.gmail.com\nFLASK_MAIL_PORT=587\nFLASK_MAIL_USE_TLS=true\nFLASK_MAIL_USERNAME=a@b.c\nFLASK_MAIL_PASSWORD=p\n",
+        f"FLASK_MAIL_SERVER=smtp.mailpace.com\nFLASK_MAIL_PORT=587\nFLASK_MAIL_USE_TLS=true\nFLASK_MAIL_USERNAME={T}\nFLASK_MAIL_PASSWORD={T}\n",
+        {}, id="flask-from-prefixed-env",
+    ),
+    pytest.param(
         "REDASH_MAIL_SERVER=smtp.gmail.com\nREDASH_MAIL_PORT=587\nREDASH_MAIL_USE_TLS=true\nREDASH_MAIL_USERNAME=a@b.c\nREDASH_MAIL_PASSWORD=p\n",
         f"REDASH_MAIL_SERVER=smtp.mailpace.com\nREDASH_MAIL_PORT=587\nREDASH_MAIL_USE_TLS=true\nREDASH_MAIL_USERNAME={T}\nREDASH_MAIL_PASSWORD={T}\n",
         {}, id="redash-prefix",

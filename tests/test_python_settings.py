@@ -689,3 +689,35 @@ def test_a_star_imported_base_gets_no_credentials_dev_would_inherit(tmp_path: Pa
     assert "MAILPACE_API_TOKEN" not in new.get("base.py", ""), "dev.py would log in to its catcher with the token"
     assert "dev.py" not in new
     assert any("EMAIL_HOST_USER" in text for text in result.followups)
+
+
+def test_template_placeholder_beside_real_env_file(tmp_path: Path) -> None:
+    """settings.py reads EMAIL_HOST; .env.example says localhost, the ignored .env Mailgun:
+    the .env is migrated, the template left alone, and the run is stable (was MM005)."""
+    from helpers import TOKEN, rules
+    from mailmigrate.engine import RunOptions, analyse_files
+    from mailmigrate.model import FileInfo
+
+    (tmp_path / "settings.py").write_text('import os\nEMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")\nEMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))\nEMAIL_USE_TLS = True\n')
+    (tmp_path / ".env.example").write_text("EMAIL_HOST=localhost\n")
+    (tmp_path / ".env").write_text("EMAIL_HOST=smtp.mailgun.org\n")
+    files = [
+        FileInfo(tmp_path / "settings.py", "settings.py", "python", tracked=True, ignored=False, in_git=True),
+        FileInfo(tmp_path / ".env.example", ".env.example", "env", tracked=True, ignored=False, in_git=True),
+        FileInfo(tmp_path / ".env", ".env", "env", tracked=False, ignored=True, in_git=True),
+    ]
+    result = analyse_files(files, rules(), RunOptions(token=TOKEN))
+    assert not result.blocked, [f.message for f in result.findings]
+    new = {o.file.path.name: o.new_text for o in result.files if o.changed}
+    assert ".env.example" not in new and "EMAIL_HOST=smtp.mailpace.com" in new[".env"]
+    assert 'EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")' in new["settings.py"], "a local default stays"
+
+
+def test_project_env_helpers_are_lookups(tmp_path: Path) -> None:
+    before = (
+        'import os\n\ndef envint(s, default):\n    return int(os.getenv(s, default))\n\n'
+        'EMAIL_HOST = os.getenv("EMAIL_HOST", "smtp.sendgrid.net")\nEMAIL_PORT = envint("EMAIL_PORT", "587")\n'
+        'EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "True")\n'
+        f'EMAIL_HOST_USER = {REF}\nEMAIL_HOST_PASSWORD = {REF}\n'
+    )
+    assert_migrates(tmp_path, before, before.replace("smtp.sendgrid.net", "smtp.mailpace.com"), **TRACKED)

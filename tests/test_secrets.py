@@ -140,3 +140,9 @@ def test_masker_keeps_paths_and_longer_words() -> None:
     mask = Masker(["superset"], keep=["docker/superset_config.py"])
     assert mask("docker/superset_config.py:1:1: DATABASE=superset") == "docker/superset_config.py:1:1: DATABASE=********"
     assert mask("supersets superset_x") == "supersets superset_x"
+
+
+def test_placeholders_of_other_credentials_do_not_break_diff_headers() -> None:
+    mask = Masker(weak=["---", "postgres", "gitea", "pg-pass-7731"])
+    text = "--- a/.env.example\n+++ b/.env.example\n DATABASE_URL=postgres://u:pg-pass-7731@db/app\n"
+    assert mask(text) == "--- a/.env.example\n+++ b/.env.example\n DATABASE_URL=postgres://u:********@db/app\n"

@@ -531,6 +531,9 @@ def env_lookup(node: ast.expr) -> Lookup | None:
     if dotted in ("os.environ.get", "environ.get", "os.getenv", "getenv") or (
         # django-environ env("X") / env.str("X"), python-decouple config("X")
         parts[0] in ("env", "config") and (len(parts) == 1 or parts[-1] in _ENV_FUNCS)
+    ) or (
+        # a project's own thin helper: Healthchecks' envint("EMAIL_PORT", "587"), envbool(...)
+        len(parts) == 1 and re.fullmatch(r"(get_?)?env_?(str|int|bool|float|var)?", parts[0]) is not None
     ):
         return Lookup(name, default, true_words, fold, inverted)
     return None
