@@ -209,8 +209,11 @@ def migrate(
         # a person are listed above (and `check` fails on them).
         raise typer.Exit(1 if result.changed_files else 0)
     if result.needs_token and result.changed_files:
+        files = sorted({c.file.display for p in result.plans if p.needs_token for c in p.changes if c.secret}
+                       | {p.configuration.file.display for p in result.plans if p.needs_token and p.additions})
         out.fail(
-            f"a secrets file needs the MailPace API token: set ${TOKEN_VARIABLE} or pass --token-stdin; nothing was written"
+            f"{', '.join(files)} need{'s' if len(files) == 1 else ''} the MailPace API token itself: "
+            f"set ${TOKEN_VARIABLE} or pass --token-stdin; nothing was written"
         )
     from mailmigrate.writer import write_all
 

@@ -17,6 +17,7 @@ from mailmigrate import formats
 from mailmigrate.discovery import discover
 from mailmigrate.document import Document, DocumentError, apply_edits, decode, read_bytes
 from mailmigrate.formats import Located
+from mailmigrate.masking import SENSITIVE_KEY
 from mailmigrate.model import PENDING, ConfigPlan, Edit, FileInfo, Finding, Setting, Status
 from mailmigrate.planner import PlanContext, plan_configuration
 from mailmigrate.rules import Ruleset
@@ -222,6 +223,7 @@ def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOpt
             plan = plan_configuration(config, ctx)
             if _suppressed(plan, doc):
                 plan.status = Status.SUPPRESSED
+                plan.followups.clear()
                 plan.findings.clear()
                 plan.changes.clear()
                 plan.additions.clear()
@@ -272,7 +274,9 @@ def _collect_secrets(result: RunResult, options: RunOptions, located: list[tuple
         if "url" in settings:
             result.secrets.update(url_credentials(settings["url"].value))
         for change in plan.changes:
-            if change.setting.role in ("password", "url") or change.secret:
+            # The old value of a password (or of the variable a password reads), never of a
+            # username like SendGrid's "apikey" that a token replaces.
+            if change.setting.role in ("password", "url") or (change.secret and SENSITIVE_KEY.search(change.setting.key)):
                 add(change.setting, change.file)
 
 

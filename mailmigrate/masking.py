@@ -16,8 +16,11 @@ from mailmigrate.planner import MASK
 SENSITIVE_KEY = re.compile(r"PASS|SECRET|TOKEN|_KEY$|^KEY$|APIKEY|API_KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
 
 # Shorter values are too likely to be ordinary words or flags ("no", "123") to replace blindly.
-MIN_SECRET_LENGTH = 3
-_NOT_SECRETS = frozenset({"none", "null", "true", "false", "changeme", "password", "secret"})
+MIN_SECRET_LENGTH = 5
+_NOT_SECRETS = frozenset({
+    "none", "null", "true", "false", "changeme", "change-me", "password", "secret", "postgres", "example",
+    "superset", "mysql", "redis", "admin", "apikey", "smtp_injection",
+})
 
 
 class Masker:
@@ -61,9 +64,17 @@ def _maskable(value: str) -> bool:
 
 
 def _looks_secret(value: str) -> bool:
-    """A random-looking value, not a word: long, or mixing digits or symbols into it."""
-    return len(value) >= 16 or (len(value) >= 8 and any(not c.isalpha() for c in value))
+    """Not a bare placeholder word: long, or mixing digits or symbols into it (hunter2)."""
+    return len(value) >= 12 or (len(value) >= 6 and any(not c.isalpha() for c in value))
 
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
+
+
+def url_passwords(value: str) -> list[str]:
+    """Passwords in URLs anywhere in a value (`postgres://shop:pw@db/shop`)."""
+    return [m.group(1) for m in _USERINFO.finditer(value)]

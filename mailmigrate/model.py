@@ -107,6 +107,7 @@ class Setting:
     source: FileInfo | None = None  # written in another file than its configuration's (base.py)
     is_default: bool = False  # the default inside an environment lookup, not a value of its own
     inherited: bool = False  # comes from a base class / star-imported module: override, never edit
+    covered: bool = False  # inherited from a base that is migrated itself: no override needed
     # A flag read through a comparison (`os.environ.get("X", "false") == "True"`): the spellings
     # that make it true, and whether the comparison ignores case (`.lower() in (...)`).
     true_words: tuple[str, ...] | None = None
@@ -142,6 +143,9 @@ class Configuration:
     # Only part of the app's configuration (app.config.update(...), get_connection(host=...)):
     # the rest may be set elsewhere, so missing credentials are a follow-up, not an addition.
     partial: bool = False
+    # Credentials here are read by other configurations too (a base class): refer to the token
+    # softly, so a TestingConfig beside it still imports where the variable is unset.
+    soft_credentials: bool = False
 
     def get(self, role: str) -> Setting | None:
         return self.settings.get(role)

@@ -122,10 +122,17 @@ def scan_text(result: RunResult) -> str:
         config = plan.configuration
         provider = f" · {plan.provider}" if plan.provider else ""
         scope = "" if config.scope == "file" else f" [{config.scope}]"
-        out.append(f"{config.file.display}:{config.line}: {config.family.title}{scope}{provider} — {_STATUS_WORDS[plan.status]}")
+        git = "tracked" if config.file.tracked else ("ignored: a secrets file" if config.file.is_secrets_file else "untracked")
+        out.append(
+            f"{config.file.display}:{config.line}: {config.family.title}{scope}{provider} — "
+            f"{_STATUS_WORDS[plan.status]} ({git})"
+        )
         for role, setting in config.settings.items():
-            origin = f"  (from ${setting.env_ref})" if setting.env_ref else ""
-            out.append(f"    {role:<16} {setting.key} = {_shown_value(plan, role)}{origin}")
+            if setting.env_ref:  # read from the environment: name the variable and its default
+                default = f", default {setting.env_default!r}" if setting.env_default is not None and role not in SECRET_ROLES else ""
+                out.append(f"    {role:<16} {setting.key} = ${setting.env_ref}{default}")
+            else:
+                out.append(f"    {role:<16} {setting.key} = {_shown_value(plan, role)}")
         if plan.target:
             out.append(f"    → smtp.mailpace.com:{plan.target[0]} {plan.target[1].value}")
     problems = [f for f in result.findings if f.code.startswith("MM0")]
@@ -143,10 +150,15 @@ def migrate_summary(result: RunResult, written: list[str] | None, has_token: boo
     migrating = [p for p in result.plans if p.status is Status.MIGRATE]
     for plan in migrating:
         config = plan.configuration
-        before = plan.provider or "unknown host"
+        host = config.settings.get("host") or config.settings.get("hostport") or config.settings.get("url")
+        shown_host = (host.value.strip() if host is not None and host.env_ref is None else "") or "no host"
+        before = plan.provider or shown_host
+        if before == "MailPace":
+            before = "MailPace (settings corrected)"
+        scope = "" if config.scope in ("file", "module") else f" [{config.scope}]"
         assert plan.target is not None
         out.append(
-            f"{config.file.display}:{config.line}: {config.family.title}: {before} → "
+            f"{config.file.display}:{config.line}: {config.family.title}{scope}: {before} → "
             f"MailPace smtp.mailpace.com:{plan.target[0]} ({plan.target[1].value})"
         )
     if written is not None:

@@ -81,6 +81,8 @@ class _Planner:
         # the host or port cannot be written here: nothing else may change either (the token
         # must never go to the old provider's server)
         self.blocked = False
+        # a change this configuration needs is made by the env file's own configuration
+        self.deferred = False
         # credentials left empty in tracked files: named in a follow-up when the config moves
         self.deployment_credentials: list[str] = []
         # variables this configuration reads whose env-file values change: deployment needs them too
@@ -158,6 +160,8 @@ class _Planner:
         A boolean is spelled like the value it replaces (`false` → `true`), else like its
         siblings, or as the settings module compares it (`== "True"`)."""
         setting = self.config.settings[role]
+        if setting.inherited and setting.covered and role in ("host", "hostport"):
+            return True  # the base class's own configuration moves the host
         if setting.inherited:
             # From a base class or a star-imported module that others use too: override here.
             self.add(role, self.spell(value) if isinstance(value, bool) else value)
@@ -188,8 +192,10 @@ class _Planner:
                 text = spell_bool(value, like, self.family.booleans)
             else:
                 text = value
-            # A key another configuration adds in this run is that configuration's to write.
-            if target.value != text and target.quote != PENDING:
+            # A key another configuration adds or holds is that configuration's to write.
+            if target.value != text and target.quote == PENDING:
+                self.deferred = True
+            elif target.value != text:
                 self.plan.changes.append(ValueChange(target, file, text, secret))
         return True
 
@@ -250,8 +256,7 @@ class _Planner:
         for name, switch in self.family.switches.items():
             if switch.is_inactive(self.value(name)):
                 setting = self.config.settings[name]
-                self.plan.status = Status.INACTIVE
-                self.followup(f"{setting.key}={setting.value}: mail is not sent over SMTP here; left alone")
+                self.plan.status = Status.INACTIVE  # shown by scan; nothing for a person to do
                 return True
         return False
 
@@ -271,7 +276,7 @@ class _Planner:
             return False  # an empty host is a template waiting for values: filled in
         catcher = providers.catcher_of(host)
         # --include-local covers the `localhost:25` placeholders templates commit, nothing else.
-        placeholder = providers.normalise_host(host) in ("localhost", "127.0.0.1")
+        placeholder = providers.normalise_host(host) in ("localhost", "127.0.0.1") and self.value("port") != "1025"
         if catcher or (providers.is_loopback(host) and not (self.ctx.include_local and placeholder)):
             self.plan.status = Status.LOCAL
             self.plan.provider = f"local ({catcher or host.strip()})"
@@ -440,6 +445,8 @@ class _Planner:
             if setting.env_ref == self.ctx.token_env:  # already the token variable (any default)
                 self.followup(self.token_followup())
                 continue
+            if setting.inherited and setting.covered:
+                continue  # the base class's own configuration replaces it
             if setting.inherited:
                 wanted, is_token = self.credential_for(self.config.file)
                 if wanted and not is_token and setting.env_ref is None:
@@ -480,9 +487,9 @@ class _Planner:
             if setting.outer is None:
                 return
             self.followup(self.token_followup())
-            if setting.is_default:
+            if setting.is_default or self.config.soft_credentials:
                 # Inside os.environ.get("EMAIL_HOST_USER", <here>) a KeyError would defeat the
-                # outer lookup: fall back softly.
+                # outer lookup; in a base class, TestingConfig beside it must still import.
                 wanted = self.soft_reference(file) or wanted
             setting = replace(setting, start=setting.outer[0], end=setting.outer[1], quote="code")
             current = ""
@@ -510,7 +517,9 @@ class _Planner:
         # Kept in another env file (compose's `env_file: [app.env, secrets/app.env]`)? Only env
         # files share a namespace this way; a settings module reads what it names.
         elsewhere = [
-            (s, f) for s, f in self.ctx.definitions(key) if f.path != self.config.file.path
+            (s, f) for s, f in self.ctx.definitions(key)
+            # only a secrets file beside it (secrets/app.env), never a template for another file
+            if f.path != self.config.file.path and f.is_secrets_file and s.quote != PENDING
         ] if self.config.kind == "env" else []
         if elsewhere:
             for setting, file in elsewhere:
@@ -587,7 +596,11 @@ class _Planner:
                 f"{' and '.join(self.deployment_credentials)}: set to the MailPace API token where the "
                 "app is deployed; tracked files and templates never hold it"
             )
-        if self.plan.has_edits:
+        if self.deferred and not self.plan.has_edits:
+            # settings.py reads EMAIL_HOST from .env, whose own configuration moves it: that
+            # configuration reports and fixes it; this one is migrated through it.
+            self.plan.findings = [f for f in self.plan.findings if not f.fixable]
+        if self.plan.has_edits or self.deferred:
             self.plan.status = Status.MIGRATE
         elif any(not f.fixable for f in self.plan.findings):
             self.plan.status = Status.ATTENTION
@@ -615,7 +628,6 @@ class _Planner:
         provider_part, scheme = dialect.split_scheme(url.scheme)
         if scheme in dialect.inactive or (provider_part is None and scheme not in dialect.ports and raw.strip()):
             self.plan.status = Status.INACTIVE
-            self.followup(f"{setting.key} uses {url.scheme}://: mail is not sent over SMTP here; left alone")
             return self.plan
         host = url.host
         if provider_part is None and self.left_local(host):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailmigrate.document import Document
-from mailmigrate.masking import SENSITIVE_KEY
+from mailmigrate.masking import SENSITIVE_KEY, url_passwords
 from mailmigrate.model import FileInfo, Setting
 from mailmigrate.rules import Ruleset
 
@@ -90,6 +90,7 @@ class Scope:
     own: set[str] = field(default_factory=set)  # keys the scope itself defines (not inherited)
     inherited: set[str] = field(default_factory=set)  # keys from a base class: overridden, not edited
     partial: bool = False  # app.config[...] / .update(...) / get_connection(...): part of a config
+    shared: bool = False  # a class other classes derive from
     place: Place | None = None
     form_filter: str = ""  # container text a family's form must name ("variable:EMAIL", "call:EmailBackend")
 
@@ -126,9 +127,11 @@ class Module:
         if not smtplib_script:
             yield from self._module_scopes("module", self.tree.body, {})
         classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+        bases = {b.id for c in classes.values() for b in c.bases if isinstance(b, ast.Name)}
         for cls in classes.values():
             scope = self._statements(f"class {cls.name}", flat(cls.body))
             scope.own = set(scope.entries)
+            scope.shared = cls.name in bases
             # Inherited settings (class StagingConfig(ProductionConfig(Config))) come from the
             # bases defined in this module, nearest first, the whole chain.
             for key, entry in self._inherited(cls, classes, set()).items():
@@ -213,6 +216,8 @@ class Module:
             elif isinstance(node, ast.keyword):
                 pairs = [(node.arg, node.value)]
             for name, value in pairs:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield from url_passwords(value.value)
                 if name and SENSITIVE_KEY.search(name) and isinstance(value, ast.Constant) and isinstance(value.value, str):
                     start, end = self.lines.span(value)
                     yield value.value

@@ -63,6 +63,11 @@ class PythonHandler:
             located.configurations.extend(_configurations(scope, module, file, rules))
             if scope.name == "module":
                 located.partials = list(_partials(scope, module, file, rules))
+        # An inherited value its own class migrates needs no override in the child.
+        owned = {(c.family.name, s.start, s.end) for c in located.configurations for s in c.settings.values() if not s.inherited}
+        for config in located.configurations:
+            for setting in config.settings.values():
+                setting.covered = setting.inherited and (config.family.name, setting.start, setting.end) in owned
         if any("url" in c.settings for c in located.configurations):
             # Saleor: EMAIL_HOST = email_config.get("EMAIL_HOST") read from a dj_email_url result;
             # the URL is the configuration, its unpacked keys are not another one.
@@ -195,6 +200,9 @@ def _configurations(scope: Scope, module: Module, file: FileInfo, rules: Ruleset
         )
         config.handler_data = scope.place or _statement_place(module, scope, matched)
         config.partial = scope.partial
+        config.soft_credentials = scope.shared
+        own_lines = [s.line for s in settings.values() if not s.inherited]
+        config.line = min(own_lines or [config.line])
         configs.append(config)
     return configs
 
