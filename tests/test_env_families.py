@@ -42,6 +42,7 @@ NOOP = [
     pytest.param("EMAIL_HOST=smtp.gmail.com  # mailmigrate: ignore\nEMAIL_PORT=587\n", {}, id="suppressed-all-codes"),
     pytest.param("MAIL_HOST=127.0.0.1\nMAIL_PORT=2525\n", {}, id="laravel-loopback-placeholder"),
     pytest.param("SMTP_HOST=[::1]\nSMTP_PORT=1025\n", {"include_local": True}, id="include-local-is-only-localhost-and-127"),
+    pytest.param("EMAIL_HOST=localhost\nEMAIL_PORT=1025\n", {"include_local": True}, id="include-local-leaves-a-catcher-port"),
     pytest.param(
         f"use nix\nlayout python3\nexport SMTP_HOST=smtp.mailpace.com\nexport SMTP_PORT=587\nexport SMTP_USER={T}\nexport SMTP_PASS={T}\n",
         {"name": ".envrc"}, id="direnv-shell-lines",

@@ -721,3 +721,18 @@ def test_project_env_helpers_are_lookups(tmp_path: Path) -> None:
         f'EMAIL_HOST_USER = {REF}\nEMAIL_HOST_PASSWORD = {REF}\n'
     )
     assert_migrates(tmp_path, before, before.replace("smtp.sendgrid.net", "smtp.mailpace.com"), **TRACKED)
+
+
+def test_base_class_credentials_are_soft_and_not_repeated_in_children(tmp_path: Path) -> None:
+    before = (
+        "class Config:\n    MAIL_SERVER = 'smtp.gmail.com'\n    MAIL_PORT = 587\n    MAIL_USE_TLS = True\n"
+        "    MAIL_USERNAME = 'me@gmail.com'\n    MAIL_PASSWORD = 'app-pass'\n\n\n"
+        "class ProductionConfig(Config):\n    DEBUG = False\n\n\n"
+        "class TestingConfig(Config):\n    MAIL_SERVER = 'localhost'\n    MAIL_PORT = 1025\n    MAIL_USE_TLS = False\n"
+    )
+    from helpers import run_file
+
+    new, _ = run_file(tmp_path, before, **TRACKED)
+    assert_migrates(tmp_path, before, new, **TRACKED)
+    assert new.count('os.environ.get("MAILPACE_API_TOKEN", "")') == 2, new
+    assert 'os.environ["MAILPACE_API_TOKEN"]' not in new
