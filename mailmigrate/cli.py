@@ -121,7 +121,7 @@ def _analyse(out: _Output, paths: list[Path] | None, **options: object):  # type
     return result
 
 
-@app.command()
+@app.command(short_help="Inventory of every SMTP configuration (secrets masked).")
 def scan(
     paths: PathsArg = None,
     format: Annotated[ScanFormat, typer.Option("--format", help="Output format.")] = ScanFormat.text,
@@ -135,7 +135,7 @@ def scan(
     raise typer.Exit(0)
 
 
-@app.command()
+@app.command(short_help="One line per finding; exit 1 when there are any.")
 def check(
     paths: PathsArg = None,
     format: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.concise,
@@ -155,7 +155,7 @@ def check(
     raise typer.Exit(1 if result.findings and not exit_zero else 0)
 
 
-@app.command()
+@app.command(short_help="Print the migration diff, or --write it.")
 def migrate(
     paths: PathsArg = None,
     write: Annotated[bool, typer.Option("--write", help="Write the changes (default: print a diff).")] = False,
@@ -164,7 +164,11 @@ def migrate(
         bool, typer.Option("--include-local", help="Also migrate configurations pointing at localhost/127.0.0.1.")
     ] = False,
     token_env: Annotated[
-        str, typer.Option("--token-env", metavar="NAME", help="Variable name that rewritten files refer to.")
+        str,
+        typer.Option(
+            "--token-env", metavar="NAME",
+            help=f"Variable name rewritten code refers to (the token itself is read from ${TOKEN_VARIABLE}).",
+        ),
     ] = TOKEN_VARIABLE,
     token_stdin: Annotated[
         bool, typer.Option("--token-stdin", help=f"Read the API token from standard input instead of ${TOKEN_VARIABLE}.")
