@@ -197,7 +197,8 @@ def migrate(
         for outcome in result.changed_files:
             assert outcome.new_text is not None
             bom = "\ufeff" if outcome.doc.bom else ""  # git apply compares the first line with it
-            diff = unified_diff(outcome.file.display, bom + outcome.doc.text, bom + outcome.new_text)
+            old, new = outcome.masked_texts()  # secret values masked by where they are
+            diff = unified_diff(outcome.file.display, bom + old, bom + new)
             if out.mask(diff) != diff or MASK in diff:
                 masked_files.append(outcome.file.display)
             out.out(diff)

@@ -38,10 +38,38 @@ class FileOutcome:
     file: FileInfo
     doc: Document
     new_text: str | None = None  # None: unchanged
+    edits: list[Edit] = field(default_factory=list)  # what made new_text
+    secret_spans: set[tuple[int, int]] = field(default_factory=set)  # password values in doc.text
 
     @property
     def changed(self) -> bool:
         return self.new_text is not None and self.new_text != self.doc.text
+
+    def masked_texts(self) -> tuple[str, str]:
+        """Old and new text with every known secret span replaced by the mask, for a diff
+        that hides even a password too short or too common to mask by its text."""
+        from mailmigrate.planner import MASK
+
+        def cover(start: int, end: int) -> bool:
+            return any(e.start < end and start < e.end or (e.start == e.end == start) for e in self.edits)
+
+        plain = [Edit(a, b, MASK) for a, b in sorted(self.secret_spans)]
+        old = apply_edits(self.doc.text, _disjoint(plain))
+        # The new text keeps what the edits write (the token is masked by text afterwards, so
+        # a changed password still shows as a changed line) and masks the secrets it keeps.
+        combined = list(self.edits) + [m for m in plain if not cover(m.start, m.end)]
+        new = apply_edits(self.doc.text, _disjoint(combined))
+        return old, new
+
+
+def _disjoint(edits: list[Edit]) -> list[Edit]:
+    """Drop edits overlapping an earlier one (a password span inside a masked URL)."""
+    kept: list[Edit] = []
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        if kept and edit.start < kept[-1].end:
+            continue
+        kept.append(edit)
+    return kept
 
 
 @dataclass
@@ -100,6 +128,7 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
         wanted = edits.get(outcome.file.path)
         if wanted:
             wanted += formats.handler_for(outcome.file.kind).extra_edits(outcome.doc, wanted)
+            outcome.edits = wanted
             try:
                 outcome.new_text = apply_edits(outcome.doc.text, wanted)
             except ValueError:  # two edits on one span: a planning bug, never a half-edited file
@@ -254,12 +283,16 @@ def _collect_secrets(result: RunResult, options: RunOptions, located: list[tuple
     texts = {info.path: doc.text for info, doc, _ in located}
     result.sensitive.update(value for _, _, found in located for value in found.sensitive)
 
+    outcomes = {o.file.path: o for o in result.files}
+
     def add(setting: Setting, file: FileInfo) -> None:
         if setting.env_ref is None:  # `${VAR}` is a name, not a secret
             result.secrets.add(setting.value)
             text = texts.get(file.path)
             if text is not None:
                 result.secrets.add(text[setting.start:setting.end])
+            if file.path in outcomes and setting.end > setting.start:
+                outcomes[file.path].secret_spans.add((setting.start, setting.end))
 
     for plan in result.plans:
         result.secrets.update(plan.secrets)
