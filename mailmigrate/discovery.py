@@ -236,8 +236,8 @@ def _classify_files(files: list[Path], cwd: Path, result: Discovery) -> Iterator
             tracked = set(filter(None, _git(["ls-files", "-z", "-c", "--", *rels], root).split("\0")))
             ignored = set(filter(None, _git(["check-ignore", "-z", "--no-index", "--stdin"], root, "\0".join(rels)).split("\0")))
             status = lambda rel, t=tracked, i=ignored: (rel in t, rel in i and rel not in t)  # noqa: E731
-        for path, kind, real in entries:
-            info = _info(path, cwd, kind, root or real.parent, status, result)
+        for path, kind, real in entries:  # the git root was found from the real path
+            info = _describe(real, path, cwd, kind, root or real.parent, status, result)
             if info is not None:
                 yield info
 
@@ -269,8 +269,13 @@ def _info(
     path: Path, cwd: Path, kind: str, root: Path, status: Status | None, result: Discovery, trusted: bool = False
 ) -> FileInfo | None:
     real = _real_path(path, cwd, result, root, trusted)
-    if real is None:
-        return None
+    return None if real is None else _describe(real, path, cwd, kind, root, status, result)
+
+
+def _describe(
+    real: Path, path: Path, cwd: Path, kind: str, root: Path, status: Status | None, result: Discovery
+) -> FileInfo | None:
+    """A resolved file with what git says about it."""
     if status is None:
         return FileInfo(real, display_path(real, cwd), kind, tracked=False, ignored=False, in_git=False)
     if not real.is_relative_to(root):

@@ -17,7 +17,7 @@ from mailmigrate import formats
 from mailmigrate.discovery import discover
 from mailmigrate.document import Document, DocumentError, apply_edits, decode, read_bytes
 from mailmigrate.formats import Located
-from mailmigrate.masking import SENSITIVE_KEY
+from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import PENDING, ConfigPlan, Edit, FileInfo, Finding, Setting, Status
 from mailmigrate.planner import PlanContext, plan_configuration
 from mailmigrate.rules import Ruleset
@@ -51,7 +51,7 @@ class FileOutcome:
         from mailmigrate.planner import MASK
 
         def cover(start: int, end: int) -> bool:
-            return any(e.start < end and start < e.end or (e.start == e.end == start) for e in self.edits)
+            return any(e.start < end and start < e.end for e in self.edits)
 
         plain = [Edit(a, b, MASK) for a, b in sorted(self.secret_spans)]
         old = apply_edits(self.doc.text, _disjoint(plain))
@@ -313,24 +313,6 @@ def _collect_secrets(result: RunResult, options: RunOptions, located: list[tuple
                 add(change.setting, change.file)
 
 
-def url_credentials(value: str) -> set[str]:
-    """The userinfo of anything URL-shaped, parsed or not (`smtp://u:pa?ss@h` does not parse)."""
-    from mailmigrate.smtpurl import parse_url
-
-    found: set[str] = set()
-    url = parse_url(value)
-    if url is not None and url.password:
-        found.update({url.password, url.userinfo or ""})
-    scheme_end = value.find("://")
-    at = value.rfind("@")
-    if scheme_end >= 0 and at > scheme_end:
-        userinfo = value[scheme_end + 3:at]
-        found.add(userinfo)
-        if ":" in userinfo:
-            found.add(userinfo.split(":", 1)[1])
-    return found
-
-
 def _edits(plans: list[ConfigPlan], outcomes: dict[Path, FileOutcome], secrets: set[str]) -> dict[Path, list[Edit]]:
     """Render every planned change as a text edit. Two configurations that share a key (two
     apps reading one env file) and need different values there are both left alone (MM112)."""
@@ -431,7 +413,7 @@ def _verify(result: RunResult, rules: Ruleset, options: RunOptions) -> None:
         doc = outcome.doc
         if outcome.changed:
             assert outcome.new_text is not None
-            doc = Document(outcome.new_text, doc.bom, doc.digest)
+            doc = replace(doc, text=outcome.new_text)
         docs.append((outcome.file, doc))
     scratch: list[Finding] = []
     located = _locate_all(docs, rules, scratch)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
 from mailmigrate.planner import MASK
+from mailmigrate.smtpurl import parse_url
 
 # Keys whose values are credentials of some kind (DB_PASSWORD, SECRET_KEY, APP_KEY, *_TOKEN):
 # masked even when they are only context around an edit.
@@ -72,9 +73,23 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@")
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/\s:@]*:([^/\s@]+))@")
 
 
-def url_passwords(value: str) -> list[str]:
-    """Passwords in URLs anywhere in a value (`postgres://shop:pw@db/shop`)."""
-    return [m.group(1) for m in _USERINFO.finditer(value)]
+def url_credentials(value: str) -> set[str]:
+    """Credentials in URLs inside a value, parsed or not: `postgres://shop:pw@db/shop`, and
+    `smtp://u:pa?ss@h` that no URL parser accepts (its userinfo ends at the last "@")."""
+    found: set[str] = set()
+    for match in _USERINFO.finditer(value):
+        found.update({match.group(1), match.group(2)})
+    url = parse_url(value)
+    if url is not None and url.password:
+        found.update({url.password, url.userinfo or ""})
+    scheme_end = value.find("://")
+    at = value.rfind("@")
+    if scheme_end >= 0 and at > scheme_end:
+        userinfo = value[scheme_end + 3:at]
+        found.add(userinfo)
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    return found

@@ -255,7 +255,6 @@ class _Planner:
     def inactive(self) -> bool:
         for name, switch in self.family.switches.items():
             if switch.is_inactive(self.value(name)):
-                setting = self.config.settings[name]
                 self.plan.status = Status.INACTIVE  # shown by scan; nothing for a person to do
                 return True
         return False

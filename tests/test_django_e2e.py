@@ -69,51 +69,7 @@ SENTRY_DSN=https://public@sentry.example.com/1
 """
 
 # Runs Django in a fresh interpreter: settings come from the project (and its .env) only.
-DRIVER = '''\
-from __future__ import annotations
-
-import json
-import os
-import ssl
-import sys
-from pathlib import Path
-
-sys.path.insert(0, os.environ["MM_TEST_HELPERS"])
-sys.path.insert(0, os.environ["MM_TEST_PROJECT"])
-os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
-
-import django
-
-django.setup()
-
-from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
-from smtp_server import MAILPACE_HOST, redirect_connections
-
-routes = {
-    (MAILPACE_HOST, int(os.environ["MM_TEST_MAILPACE_PORT"])): ("127.0.0.1", int(os.environ["MM_TEST_SMTP_PORT"])),
-}
-ca_pem = Path(os.environ["MM_TEST_CA_PEM"]).read_text()
-
-with redirect_connections(routes, ca_pem):
-    connection = get_connection(timeout=10)  # Django's real smtp.EmailBackend
-    context = connection.ssl_context  # the very object Django hands to starttls()/SMTP_SSL
-    facts = {
-        "backend": f"{type(connection).__module__}.{type(connection).__qualname__}",
-        "host": connection.host,
-        "port": connection.port,
-        "use_tls": connection.use_tls,
-        "use_ssl": connection.use_ssl,
-        "verify_required": context.verify_mode == ssl.CERT_REQUIRED,
-        "check_hostname": context.check_hostname,
-    }
-    message = EmailMessage(
-        "Migrated to MailPace", "Sent by Django through the test server.",
-        settings.DEFAULT_FROM_EMAIL, ["user@example.org"], connection=connection,
-    )
-    facts["sent"] = message.send(fail_silently=False)
-print(json.dumps(facts))
-'''
+DRIVER = TESTS_DIR / "drivers" / "send_with_django.py"
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -207,9 +163,9 @@ def test_django_project_sends_through_mailpace_after_migrate(
     server = smtp_server(mode=mode, token=token)
     ca_file = tmp_path / "test-ca.pem"
     server.ca.cert_pem.write_to_path(str(ca_file))
-    driver = tmp_path / "send_with_django.py"  # outside the repository: git status stays as checked
-    driver.write_text(DRIVER)
+    driver = DRIVER  # outside the repository: git status stays as checked
     driver_env = _clean_env(
+        MM_TEST_RECIPIENT="user@example.org",
         MM_TEST_HELPERS=str(TESTS_DIR),
         MM_TEST_PROJECT=str(repo),
         MM_TEST_MAILPACE_PORT=str(mailpace_port),
@@ -227,6 +183,7 @@ def test_django_project_sends_through_mailpace_after_migrate(
         "use_ssl": mode == "implicit",
         "verify_required": True,
         "check_hostname": True,
+        "from": "App <noreply@example.com>",
         "sent": 1,
     }
 

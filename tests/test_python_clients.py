@@ -183,53 +183,7 @@ def _assert_only_mail_settings_changed(
 # Django: the real SMTP backend sends one message through the test server
 # --------------------------------------------------------------------------------------------
 
-DJANGO_DRIVER = '''\
-import json
-import os
-import socket
-import ssl
-import sys
-from pathlib import Path
-
-sys.path.insert(0, os.environ["MM_TEST_HELPERS"])
-sys.path.insert(0, os.environ["MM_TEST_PROJECT"])
-os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
-socket.setdefaulttimeout(10)
-
-import django
-
-django.setup()
-
-from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
-from smtp_server import MAILPACE_HOST, redirect_connections
-
-routes = {
-    (MAILPACE_HOST, int(os.environ["MM_TEST_MAILPACE_PORT"])): ("127.0.0.1", int(os.environ["MM_TEST_SMTP_PORT"])),
-}
-ca_pem = Path(os.environ["MM_TEST_CA_PEM"]).read_text()
-
-with redirect_connections(routes, ca_pem):
-    connection = get_connection(timeout=10)  # settings.EMAIL_BACKEND
-    context = connection.ssl_context
-    facts = {
-        "backend": f"{type(connection).__module__}.{type(connection).__qualname__}",
-        "host": connection.host,
-        "port": connection.port,
-        "use_tls": connection.use_tls,
-        "use_ssl": connection.use_ssl,
-        "verify_required": context.verify_mode == ssl.CERT_REQUIRED,
-        "check_hostname": context.check_hostname,
-        "from": settings.DEFAULT_FROM_EMAIL,
-    }
-    print(json.dumps(facts), file=sys.stderr)  # shown if sending fails
-    message = EmailMessage(
-        "Migrated to MailPace", "Sent by Django through the test server.",
-        settings.DEFAULT_FROM_EMAIL, ["customer@example.org"], connection=connection,
-    )
-    facts["sent"] = message.send(fail_silently=False)
-print(json.dumps(facts))
-'''
+DJANGO_DRIVER = Path(__file__).resolve().parent / "drivers" / "send_with_django.py"
 
 
 def _send_with_django(
@@ -237,10 +191,10 @@ def _send_with_django(
 ) -> dict[str, Any]:
     ca_file = tmp_path / "test-ca.pem"
     server.ca.cert_pem.write_to_path(str(ca_file))
-    driver = tmp_path / "send_with_django.py"  # outside the repository
-    driver.write_text(DJANGO_DRIVER)
+    driver = DJANGO_DRIVER  # outside the repository
     env = _driver_env(
         repo / "mysite" / "settings.py", token,
+        MM_TEST_RECIPIENT="customer@example.org",
         MM_TEST_PROJECT=str(repo),
         MM_TEST_MAILPACE_PORT=str(mailpace_port),
         MM_TEST_SMTP_PORT=str(server.port),

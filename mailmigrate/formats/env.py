@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.masking import SENSITIVE_KEY, url_passwords
+from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import ANCHOR_ROLES, Family, Ruleset
 
@@ -66,7 +66,7 @@ class EnvHandler:
                 continue
             if SENSITIVE_KEY.search(setting.key) and setting.env_ref is None:
                 located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
-            located.sensitive += url_passwords(setting.value)  # DATABASE_URL=postgres://u:pw@db
+            located.sensitive += url_credentials(setting.value)  # DATABASE_URL=postgres://u:pw@db
             if setting.key in settings:
                 first = settings[setting.key]
                 located.findings.append(

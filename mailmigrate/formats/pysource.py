@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailmigrate.document import Document
-from mailmigrate.masking import SENSITIVE_KEY, url_passwords
+from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import FileInfo, Setting
 from mailmigrate.rules import Ruleset
 
@@ -217,7 +217,7 @@ class Module:
                 pairs = [(node.arg, node.value)]
             for name, value in pairs:
                 if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    yield from url_passwords(value.value)
+                    yield from url_credentials(value.value)
                 if name and SENSITIVE_KEY.search(name) and isinstance(value, ast.Constant) and isinstance(value.value, str):
                     start, end = self.lines.span(value)
                     yield value.value

@@ -256,8 +256,7 @@ def _statement_place(module: Module, scope: Scope, matched: dict[str, str]) -> P
         prefix = f"{ast.unparse(targets[0][0].value)}[{quote}{{key}}{quote}] = "
     offset = module.lines.line_end(line)
     needs_newline = offset == len(module.doc.text) and not module.doc.text.endswith("\n")
-    place = Place(offset, indent, "statement", prefix, lead=module.doc.newline if needs_newline else "")
-    return place
+    return Place(offset, indent, "statement", prefix, lead=module.doc.newline if needs_newline else "")
 
 
 def python_literal(value: str) -> str:
