@@ -366,11 +366,12 @@ def _plan_edits(
         config = plan.configuration
         outcome = outcomes[config.file.path]
         items = [(a.key, a.value) for a in plan.additions]
-        edit = formats.handler_for(config.kind).render_additions(outcome.doc, config, items)
+        edits = formats.handler_for(config.kind).render_additions(outcome.doc, config, items)
         keys = ", ".join(key for key, _ in items)
         # Two configurations of one scope adding the same keys is one edit (or a conflict);
         # two scopes (two config classes) each get their own.
-        yield (config.file.path, ("add", config.scope, keys)), edit, keys, any(a.secret for a in plan.additions)
+        for index, edit in enumerate(edits):
+            yield (config.file.path, ("add", config.scope, keys, index)), edit, keys, any(a.secret for a in plan.additions)
 
 
 def _demote(plan: ConfigPlan, key: str) -> None:

@@ -112,6 +112,9 @@ class Setting:
     # that make it true, and whether the comparison ignores case (`.lower() in (...)`).
     true_words: tuple[str, ...] | None = None
     fold_case: bool = False
+    # The format handler's own notes on how this value is written (smtplib: the spellings of
+    # the SMTP classes in this module; a call statement to drop).
+    handler_data: object = None
 
     def default_setting(self) -> Setting | None:
         """The default of `${NAME:-default}` (or os.environ.get's) as a setting of its own."""
@@ -146,6 +149,12 @@ class Configuration:
     # Credentials here are read by other configurations too (a base class): refer to the token
     # softly, so a TestingConfig beside it still imports where the variable is unset.
     soft_credentials: bool = False
+    # The port the client uses when none is written, when it differs from the family's
+    # (smtplib.SMTP_SSL connects to 465, smtplib.SMTP to 25).
+    default_port: int | None = None
+    # Roles the handler cannot add here, with the reason (a chained `SMTP(host).sendmail(...)`
+    # has no statement to put `starttls()` after): planning them blocks the configuration.
+    cannot_add: dict[str, str] = field(default_factory=dict)
 
     def get(self, role: str) -> Setting | None:
         return self.settings.get(role)

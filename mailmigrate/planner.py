@@ -206,6 +206,12 @@ class _Planner:
         return first if value else spell_bool(False, first, ("true", "false"))
 
     def add(self, role: str, value: str, *, secret: bool = False) -> None:
+        reason = self.config.cannot_add.get(role)
+        if reason is not None:
+            # Without it the rest would send the token nowhere useful: change nothing.
+            self.finding("MM107", None, f"{self.config.key_for(role)} is needed but cannot be added here: {reason}", fixable=False)
+            self.blocked = True
+            return
         self.plan.additions.append(Addition(self.config, self.config.key_for(role), value, secret))
 
     def followup(self, text: str) -> None:
@@ -245,12 +251,25 @@ class _Planner:
         if reading.unknown:
             return self.unknown_values(reading.unknown)
         target_port, target_mode = self.target(port, reading.mode)
+        if target_mode not in self.family.modes:
+            return self.unsupported(target_port, target_mode)
 
         self.plan_host(host, port, target_port)
         self.plan_encryption(slots, reading.mode, target_mode, target_port)
         self.plan_switches()
         self.plan_credentials()
         return self.finish(host)
+
+    def unsupported(self, port: int, mode: Mode) -> ConfigPlan:
+        """--port asks for a mode this client cannot speak (SMTPHandler has no implicit TLS)."""
+        self.finding(
+            "MM105", self.config.get("port") or self.config.get("host"),
+            f"{self.family.title} cannot use {mode.value} TLS (port {port}); nothing was changed here: "
+            f"migrate it without --port {port}",
+            fixable=False,
+        )
+        self.plan.status = Status.ATTENTION
+        return self.plan
 
     def inactive(self) -> bool:
         for name, switch in self.family.switches.items():
@@ -289,7 +308,7 @@ class _Planner:
                 return None
             if text is not None:
                 return 0  # `EMAIL_PORT=` in a template: no port yet; the policy picks MailPace's
-            return self.family.default_port
+            return self.config.default_port or self.family.default_port
         if text.strip().isdigit() and 0 < int(text) < 65536:
             return int(text)
         role = "port" if "port" in self.config.settings else "hostport"
@@ -366,7 +385,10 @@ class _Planner:
         for name, value in chosen.items():
             text = self.spell(value)
             setting = self.config.get(name)
-            if setting is not None:
+            if setting is not None and setting.key.endswith("()"):  # a call: starttls()
+                self.set_value(name, value)
+                self.finding("MM105" if mode is not None else "MM106", setting, f"{setting.key} is called: STARTTLS does not fit implicit TLS on port {port}; it is removed")
+            elif setting is not None:
                 self.set_value(name, value)
                 current = self.value(name) if self.value(name) is not None else setting.value
                 if mode is None:
@@ -376,6 +398,10 @@ class _Planner:
                 else:
                     code, why = "MM105", f"{mode.value} does not fit port {port}"
                 self.finding(code, setting, f"{setting.key}={current}: {why}; set {text}")
+            elif self.config.key_for(name).endswith("()"):
+                key = self.config.key_for(name)
+                self.add(name, text)
+                self.finding("MM104", None, f"{key} is never called, so {self.family.title} sends without TLS; MailPace on port {port} needs it")
             else:
                 key = self.config.key_for(name)
                 self.add(name, text)

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from mailmigrate.model import Mode
-from mailmigrate.rules import ANCHOR_ROLES, BASE_ROLES, CONTAINERS, KINDS
+from mailmigrate.rules import ANCHOR_ROLES, BASE_ROLES, CLIENTS, CONTAINERS, KINDS
 
 _MODE_NAMES = tuple(m.value for m in Mode)
 _FORM_FIELDS = ("keys", "prefixes", "markers", "secret_reference", "secret_fallback", "container", "needs_any")
@@ -64,8 +64,11 @@ def validate_family(label: str, data: Any) -> list[str]:
         err("encryption", "must be a mapping")
         encryption = {}
     for key in encryption:
-        if key not in ("default", "settings", "port_465_implicit"):
-            err(f"encryption.{key}", "unknown field (known: default, settings, port_465_implicit)")
+        if key not in ("default", "settings", "port_465_implicit", "modes"):
+            err(f"encryption.{key}", "unknown field (known: default, modes, port_465_implicit, settings)")
+    modes = encryption.get("modes", ["starttls"])
+    if not _str_list(modes) or not modes or not set(modes) <= {"starttls", "implicit"}:
+        err("encryption.modes", "must list the TLS modes the client supports: starttls, implicit")
     if encryption.get("default", "none") not in (*_MODE_NAMES, "auto"):
         err("encryption.default", f"must be one of {', '.join(_MODE_NAMES)}, auto")
     if not isinstance(encryption.get("port_465_implicit", False), bool):
@@ -116,6 +119,9 @@ def validate_family(label: str, data: Any) -> list[str]:
             err(f"{where}.container", f"must be one of {', '.join(CONTAINERS)} with a string of names")
         if container and kind != "python":
             err(f"{where}.container", "only python forms have containers")
+        client = container.get("client") if isinstance(container, dict) else None
+        if client is not None and client not in CLIENTS:
+            err(f"{where}.container.client", f"unknown client (known: {', '.join(CLIENTS)})")
         keys = form.get("keys")
         if not isinstance(keys, dict) or not keys:
             err(f"{where}.keys", "required: a mapping of key name to role")

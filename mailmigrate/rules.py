@@ -25,9 +25,12 @@ from typing import Any
 from mailmigrate import __version__
 from mailmigrate.model import Mode
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 KINDS = ("env", "python")  # formats a form may target; grows as format handlers are added
-CONTAINERS = ("variable", "path", "call", "url_call")  # where a python form's keys live
+CONTAINERS = ("variable", "path", "call", "url_call", "client")  # where a python form's keys live
+# Python clients located by code rather than by key names (formats/smtpclients.py): the
+# container value of a `client` form names one of these.
+CLIENTS = ("smtplib", "SMTPHandler")
 BASE_ROLES = ("host", "port", "hostport", "user", "password", "url")
 ANCHOR_ROLES = ("host", "hostport", "url")  # a configuration exists where one of these is set
 CREDENTIAL_ROLES = ("user", "password")
@@ -242,7 +245,9 @@ class Form:
     secret_fallback: str | None = None
     # Python: where the keys live when not as assignments / config keys. One of
     # {"variable": "EMAIL"} (a dict assigned to EMAIL), {"path": "MAILERS.*.OPTIONS"} (nested
-    # dicts), {"call": "EmailBackend get_connection"} (keyword arguments), {"url_call": ...}.
+    # dicts), {"call": "EmailBackend get_connection"} (keyword arguments), {"url_call": ...},
+    # {"client": "smtplib"} (connections located by formats/smtpclients.py; the keys are then
+    # the names messages use for each part: "login() user", "starttls()").
     container: Mapping[str, str] = field(default_factory=dict)
     needs_any: tuple[str, ...] = ()  # keys of which one must be present (SMTP_HOST alone is too common)
 
@@ -273,6 +278,8 @@ class Family:
     booleans: tuple[str, str]  # spelling for keys the tool adds when the file shows none
     empty_values: tuple[str, ...]  # words the family reads as "not set" (Laravel's `null`)
     credentials_required: bool  # the family logs in (user and password) when it sends
+    # The encryption modes the client can use at all (logging's SMTPHandler has no implicit TLS).
+    modes: frozenset[Mode] = frozenset({Mode.STARTTLS, Mode.IMPLICIT, Mode.NONE})
 
     def form(self, kind: str) -> Form:
         return self.forms[kind]
@@ -325,6 +332,8 @@ class Ruleset:
         for word in words:
             if b"MAIL" in word or b"SMTP" in word:
                 needles.add(b"MAIL" if b"MAIL" in word else b"SMTP")
+            elif b"smtp" in word:
+                needles.add(b"smtp")  # smtplib
             else:
                 # EmailBackend, email_url, dj_email_url contain "mail"; a module calling
                 # get_connection(...) imports it from django.core.mail: "mail" again.
@@ -512,4 +521,5 @@ def _compile(label: str, data: Mapping[str, Any]) -> Family:
         booleans=(booleans[0], booleans[1]),
         empty_values=_lower(data.get("empty_values", [])),
         credentials_required=data.get("credentials", "required") == "required",
+        modes=frozenset(Mode(m) for m in encryption.get("modes", ["starttls", "implicit", "none"])) | {Mode.NONE},
     )

@@ -559,10 +559,6 @@ def test_host_or_port_that_cannot_be_written_changes_nothing(tmp_path: Path, bef
     [
         pytest.param('EMAIL_HOST = "{{ smtp_host | default(\'smtp.gmail.com\') }}"\nEMAIL_HOST_PASSWORD = "{{ vault_pw }}"\n', id="jinja-that-parses"),
         pytest.param(
-            'import smtplib\nEMAIL_HOST = "smtp.sendgrid.net"\nEMAIL_PORT = 587\n\nwith smtplib.SMTP(EMAIL_HOST, EMAIL_PORT) as s:\n    s.starttls()\n',
-            id="smtplib-script-constants-left-to-the-smtplib-handler",
-        ),
-        pytest.param(
             "from django.conf import settings\nfrom django.core.mail import get_connection\n\n"
             "c = get_connection(host=settings.EMAIL_HOST, port=settings.EMAIL_PORT)\n",
             id="get-connection-reading-settings",

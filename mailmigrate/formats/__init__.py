@@ -42,8 +42,9 @@ class FormatHandler(Protocol):
 
     def render_value(self, doc: Document, setting: Setting, value: str) -> Edit: ...
 
-    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> Edit:
-        """One edit adding every (key, value) a configuration lacks, next to its siblings."""
+    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> list[Edit]:
+        """The edits adding every (key, value) a configuration lacks, next to its siblings
+        (usually one; a smtplib connection may need a port argument and a starttls() line)."""
         ...
 
     def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:

@@ -199,7 +199,7 @@ class EnvHandler:
             return Edit(setting.start, setting.end, '""')
         return Edit(setting.start, setting.end, _quoted(value, ""))
 
-    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> Edit:
+    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> list[Edit]:
         last = max(config.settings.values(), key=lambda s: s.end)
         line_start = doc.text.rfind("\n", 0, last.start) + 1
         style = _BINDING.match(doc.text, line_start)
@@ -213,7 +213,7 @@ class EnvHandler:
         at = config.insert_at
         lead = "" if at == 0 or doc.text[at - 1] in "\r\n" else newline
         lines = "".join(f"{export}{key}{sep}{_quoted(value, quote)}{newline}" for key, value in items)
-        return Edit(at, at, lead + lines)
+        return [Edit(at, at, lead + lines)]
 
     def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
         return []

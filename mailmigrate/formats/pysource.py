@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -298,17 +298,23 @@ class Module:
         for holder, key, value in items:
             scope.entries[key] = Entry(key, value, holder)
         scope.own = set(scope.entries)
-        _, _, last_value = items[-1]
-        first_line = items[0][0].lineno  # type: ignore[attr-defined]
+        quote = "'" if isinstance(items[0][0], ast.Constant) and self.doc.text[self.lines.span(items[0][0])[0]] == "'" else '"'
+        prefix = f"{quote}{{key}}{quote}: " if style == "dict" else "{key}="
+        scope.place = self.item_place(container, items[0][0], items[-1][2], prefix)
+        return scope
+
+    def item_place(self, container: ast.AST, first: ast.AST, last: ast.expr, prefix: str) -> Place:
+        """Where one more item goes after `last` in a dict or an argument list: on a line of
+        its own when the items are one per line (keeping a trailing comma and comment), else
+        inline after a comma."""
+        first_line = first.lineno  # type: ignore[attr-defined]
         multiline = first_line != container.lineno  # type: ignore[attr-defined]
-        after = self.lines.offset(last_value.end_lineno, last_value.end_col_offset)  # type: ignore[arg-type]
-        line_end = self.lines.line_end(last_value.end_lineno)  # type: ignore[arg-type]
+        after = self.lines.offset(last.end_lineno, last.end_col_offset)  # type: ignore[arg-type]
+        line_end = self.lines.line_end(last.end_lineno)  # type: ignore[arg-type]
         eol = len(self.doc.text[:line_end].rstrip("\r\n"))
         rest = self.doc.text[after:eol]
         comma = re.match(r"[ \t]*,", rest)
         tail = rest[comma.end():] if comma else rest
-        quote = "'" if isinstance(items[0][0], ast.Constant) and self.doc.text[self.lines.span(items[0][0])[0]] == "'" else '"'
-        prefix = f"{quote}{{key}}{quote}: " if style == "dict" else "{key}="
         place = Place(offset=after, indent="", style="item", prefix=prefix)
         if multiline and re.fullmatch(r"[ \t]*(#.*)?", tail) and line_end > eol:
             place.indent = self.lines.indent_of(first_line)
@@ -318,8 +324,7 @@ class Module:
                 place.mode, place.end, place.rest = "comma-then-line", eol, rest
         elif comma:
             place.mode, place.offset = "after-comma", after + comma.end()
-        scope.place = place
-        return scope
+        return place
 
     def _url_call(self, node: ast.Call, dotted: str) -> Scope | None:
         """env.email_url("EMAIL_URL", default=...), dj_email_url.parse(<value>), dj_email_url.config(default=...)."""
@@ -344,20 +349,26 @@ class Module:
 
     # -- values -------------------------------------------------------------------------------
 
-    def setting(self, key: str, role: str, value: ast.expr, depth: int = 0) -> Setting:
-        """What a value expression is, as a Setting with the span an edit would replace."""
+    def setting(
+        self, key: str, role: str, value: ast.expr, depth: int = 0, names: Mapping[str, ast.expr] | None = None
+    ) -> Setting:
+        """What a value expression is, as a Setting with the span an edit would replace.
+        `names`: variables of the enclosing function (or `self.x` attributes of a class) that
+        are assigned once, looked up before the module's constants."""
         line, col = value.lineno, value.col_offset + 1
         if isinstance(value, ast.Constant) and isinstance(value.value, (str, bool, int)) or (
             isinstance(value, ast.Constant) and value.value is None
         ):
             return self._literal(key, role, value)
-        if isinstance(value, ast.Name) and value.id in self.constants and depth < 5:
-            # A module constant used here (EMAIL_HOST = SMTP_SERVER): its definition is edited.
-            const = self.constants[value.id]
-            if const is not value:
-                found = self.setting(key, role, const, depth + 1)
-                found.line, found.col = line, col
-                return found
+        name = dotted_name(value) if isinstance(value, (ast.Name, ast.Attribute)) else ""
+        bound = names.get(name) if names and name else None
+        if bound is None and isinstance(value, ast.Name):
+            bound = self.constants.get(value.id)
+        if bound is not None and bound is not value and depth < 5:
+            # A constant used here (EMAIL_HOST = SMTP_SERVER): its definition is edited.
+            found = self.setting(key, role, bound, depth + 1, names)
+            found.line, found.col = line, col
+            return found
         lookup = env_lookup(value)
         if lookup is not None and lookup.inverted:
             start, end = self.lines.span(value)
@@ -367,7 +378,7 @@ class Module:
             setting = Setting(key, role, "", *self.lines.span(value), line, col, quote=OPAQUE, env_ref=name, outer=self.lines.span(value))
             setting.true_words, setting.fold_case = lookup.true_words, lookup.fold_case
             if default is not None:
-                inner = self.setting(key, role, default, depth + 1)
+                inner = self.setting(key, role, default, depth + 1, names)
                 if inner.quote != OPAQUE and inner.env_ref is None:
                     setting.env_default = inner.value
                     setting.default_span = (inner.start, inner.end)

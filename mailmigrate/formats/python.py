@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 
 from mailmigrate.document import Document
-from mailmigrate.formats import Located
+from mailmigrate.formats import Located, smtpclients
 from mailmigrate.formats.pyreports import derived_from, misspelled
 from mailmigrate.formats.pysource import (
     KIND,
@@ -33,6 +33,7 @@ from mailmigrate.formats.pysource import (
     assignments,
     star_imports,
 )
+from mailmigrate.formats.pywrite import code_or_literal, escape, python_literal, render_items
 from mailmigrate.model import Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import ANCHOR_ROLES, Family, Form, Ruleset
 
@@ -63,6 +64,8 @@ class PythonHandler:
             located.configurations.extend(_configurations(scope, module, file, rules))
             if scope.name == "module":
                 located.partials = list(_partials(scope, module, file, rules))
+        if "smtplib" in doc.text or "SMTPHandler" in doc.text:
+            located.configurations.extend(smtpclients.locate(module, file, rules))
         # An inherited value its own class migrates needs no override in the child.
         owned = {(c.family.name, s.start, s.end) for c in located.configurations for s in c.settings.values() if not s.inherited}
         for config in located.configurations:
@@ -90,48 +93,31 @@ class PythonHandler:
             return Edit(setting.start, setting.end, value)
         if setting.quote in (LITERAL_NAME, LITERAL_NUMBER):
             return Edit(setting.start, setting.end, python_literal(value))
-        return Edit(setting.start, setting.end, _escape(value, setting.quote))
+        if setting.quote in smtpclients.STRUCTURAL:  # an SMTP class name, a starttls() line
+            return smtpclients.render_part(setting, value)
+        return Edit(setting.start, setting.end, escape(value, setting.quote))
 
-    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> Edit:
+    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> list[Edit]:
         place = config.handler_data
+        if isinstance(place, smtpclients.ConnectionPlace):
+            return smtpclients.connection_additions(doc, config, place, items)
         assert isinstance(place, Place)
-        entries = [
-            place.prefix.format(key=key) + (value if value.startswith("os.environ") else python_literal(value))
-            for key, value in items
-        ]
-        nl, indent = doc.newline, place.indent
-        if place.style == "statement":
-            return Edit(place.offset, place.offset, place.lead + "".join(f"{indent}{e}{nl}" for e in entries))
-        if place.mode == "own-line":  # last item ends its line with a comma: lines of our own
-            return Edit(place.offset, place.offset, "".join(f"{indent}{e},{nl}" for e in entries))
-        if place.mode == "comma-then-line":  # ... without a comma: add it, keep its comment there
-            return Edit(place.offset, place.end, f",{place.rest}" + ",".join(f"{nl}{indent}{e}" for e in entries))
-        if place.mode == "after-comma":  # one line, trailing comma: `{'a': 1, 'b': 2, }`
-            return Edit(place.offset, place.offset, "".join(f" {e}," for e in entries))
-        return Edit(place.offset, place.offset, "".join(f", {e}" for e in entries))
+        if config.family.form(KIND).container.get("client") == "SMTPHandler":
+            return [render_items(doc, place, smtpclients.handler_arguments(config, items))]
+        entries = [place.prefix.format(key=key) + code_or_literal(value) for key, value in items]
+        return [render_items(doc, place, entries)]
 
     def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
-        """`import os` when a new text uses os.environ and the module does not import os."""
-        if not any("os.environ" in e.text for e in edits):
-            return []
+        """What the planned edits need besides themselves: `import os` for os.environ,
+        `import smtplib` for smtplib.SMTP, a TLS context carried along a class switch."""
+        needed = [name for name, used in (("os", "os.environ"), ("smtplib", "smtplib.")) if any(used in e.text for e in edits)]
+        extra = smtpclients.context_moves(doc, edits)
+        if not needed:
+            return extra
         tree = ast.parse(doc.text)
-        for node in tree.body:
-            if isinstance(node, ast.Import) and any(a.name == "os" and a.asname is None for a in node.names):
-                return []
-        # At the head of the module's first import block (where isort would put it); with no
-        # imports, right before the first statement (after the docstring, `from __future__`
-        # imports and the comment banner a configuration file opens with).
-        lines = Lines(doc.text)
-        for node in tree.body:
-            docstring = node is tree.body[0] and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-            future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
-            if docstring or future:
-                continue
-            at = lines.starts[node.lineno - 1]
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                return [Edit(at, at, f"import os{doc.newline}")]
-            return [Edit(at, at, f"import os{doc.newline}{doc.newline}")]
-        return [Edit(len(doc.text), len(doc.text), f"{'' if doc.text.endswith(chr(10)) or not doc.text else doc.newline}import os{doc.newline}")]
+        imported = {a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names if a.asname is None}
+        lines = "".join(f"import {name}{doc.newline}" for name in needed if name not in imported)
+        return extra + ([_import_edit(doc, tree, lines)] if lines else [])
 
     def syntax_errors(self, text: str) -> list[str]:
         try:
@@ -227,8 +213,8 @@ def _form_fits(form: Form, scope: Scope) -> bool:
     if not form.container:
         return scope.form_filter == "" and scope.kind in ("assignments", "mapping")
     kind, names = next(iter(form.container.items()))
-    if kind == "url_call":
-        return False
+    if kind in ("url_call", "client"):
+        return False  # email URLs and smtplib connections are scopes of their own
     if kind == "call":
         return scope.form_filter.startswith("call:") and scope.form_filter[5:] in names.split()
     return scope.form_filter == f"{kind}:{names}"
@@ -259,17 +245,19 @@ def _statement_place(module: Module, scope: Scope, matched: dict[str, str]) -> P
     return Place(offset, indent, "statement", prefix, lead=module.doc.newline if needs_newline else "")
 
 
-def python_literal(value: str) -> str:
-    """A value as Python source: numbers and booleans bare, everything else a string."""
-    if value in ("True", "False", "None") or re.fullmatch(r"\d+", value):
-        return value
-    if value.lower() in ("true", "false"):
-        return value.capitalize()
-    return repr(value) if "'" in value and '"' not in value else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _escape(value: str, quote: str) -> str:
-    text = value.replace("\\", "\\\\")
-    if len(quote) == 1:
-        text = text.replace(quote, "\\" + quote).replace("\n", "\\n")
-    return text
+def _import_edit(doc: Document, tree: ast.Module, lines: str) -> Edit:
+    """`lines` (import statements) at the head of the module's first import block, where isort
+    would put them; with no imports, right before the first statement (after the docstring,
+    `from __future__` imports and the comment banner a configuration file opens with)."""
+    positions = Lines(doc.text)
+    for node in tree.body:
+        docstring = node is tree.body[0] and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        if docstring or future:
+            continue
+        at = positions.starts[node.lineno - 1]
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            return Edit(at, at, lines)
+        return Edit(at, at, lines + doc.newline)
+    lead = "" if doc.text.endswith("\n") or not doc.text else doc.newline
+    return Edit(len(doc.text), len(doc.text), lead + lines)
