@@ -167,7 +167,7 @@ def render_part(setting: Setting, value: str) -> Edit:
     if setting.quote == CLASS_NAME:
         spellings = setting.handler_data
         assert isinstance(spellings, dict)
-        return Edit(setting.start, setting.end, spellings[value])
+        return Edit(setting.start, setting.end, spellings[value.lower()])
     return Edit(setting.start, setting.end, "")  # CALL_LINE: only ever removed
 
 
@@ -430,8 +430,9 @@ class _Reader:
             shown = ast.unparse(call.func)
             return {"smtp_class": Setting(key, "smtp_class", "", start, end, line, col, quote=OPAQUE,
                                           opaque=f"chosen at run time by `{shown}`", known=False)}
-        spellings = {c: self.names.spelling(c) for c in SMTP_CLASSES}
-        spellings[cls] = self.text[start:end]
+        # by lower-cased class name: rule spellings are compared without case
+        spellings = {c.lower(): self.names.spelling(c) for c in SMTP_CLASSES}
+        spellings[cls.lower()] = self.text[start:end]
         setting = Setting(key, "smtp_class", cls, start, end, line, col, quote=CLASS_NAME, handler_data=spellings)
         if cls == "SMTP_SSL" and any(k.arg in ("keyfile", "certfile") for k in call.keywords):
             setting.opaque = "SMTP_SSL with keyfile/certfile (removed in Python 3.12)"
