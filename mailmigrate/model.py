@@ -112,6 +112,9 @@ class Setting:
     # that make it true, and whether the comparison ignores case (`.lower() in (...)`).
     true_words: tuple[str, ...] | None = None
     fold_case: bool = False
+    # The value it reads is read by other code too (SENDER is the login user and the From
+    # address): a credential is replaced here, where it is passed, never at its source.
+    shared: bool = False
     # The format handler's own notes on how this value is written (smtplib: the spellings of
     # the SMTP classes in this module; a call statement to drop).
     handler_data: object = None

@@ -205,14 +205,17 @@ class _Planner:
         first = setting.true_words[0] if setting.true_words else "true"
         return first if value else spell_bool(False, first, ("true", "false"))
 
-    def add(self, role: str, value: str, *, secret: bool = False) -> None:
+    def add(self, role: str, value: str, *, secret: bool = False) -> bool:
+        """Plan an addition; False (and the configuration blocked) where the handler cannot
+        write one: then the rest would only move the token to a login that cannot work."""
         reason = self.config.cannot_add.get(role)
         if reason is not None:
-            # Without it the rest would send the token nowhere useful: change nothing.
-            self.finding("MM107", None, f"{self.config.key_for(role)} is needed but cannot be added here: {reason}", fixable=False)
+            if not any(reason in f.message for f in self.plan.findings):  # one finding per reason
+                self.finding("MM107", None, f"{self.config.key_for(role)} is needed but cannot be added: {reason}", fixable=False)
             self.blocked = True
-            return
+            return False
         self.plan.additions.append(Addition(self.config, self.config.key_for(role), value, secret))
+        return True
 
     def followup(self, text: str) -> None:
         if text not in self.plan.followups:
@@ -348,8 +351,8 @@ class _Planner:
                 named = f"{provider} host" if provider else "host"
                 self.finding("MM101", setting, f"{named} {host.strip()} is not MailPace ({providers.MAILPACE_HOST})")
         if not hostport and "host" not in self.config.settings:
-            self.add("host", providers.MAILPACE_HOST)
-            self.finding("MM107", None, f"{self.config.key_for('host')} is missing: MailPace's host is added")
+            if self.add("host", providers.MAILPACE_HOST):
+                self.finding("MM107", None, f"{self.config.key_for('host')} is missing: MailPace's host is added")
         elif hostport:
             wanted = f"{providers.MAILPACE_HOST}:{target_port}"
             if self.value("hostport") != wanted:
@@ -366,8 +369,7 @@ class _Planner:
             if port_setting is not None:
                 self.blocked |= not self.set_value("port", str(target_port))
                 self.port_finding(port_setting, port, target_port)
-            else:
-                self.add("port", str(target_port))
+            elif self.add("port", str(target_port)):
                 self.finding(
                     "MM107", None,
                     f"{self.config.key_for('port')} is missing ({self.family.title} uses {port}); "
@@ -400,11 +402,10 @@ class _Planner:
                 self.finding(code, setting, f"{setting.key}={current}: {why}; set {text}")
             elif self.config.key_for(name).endswith("()"):
                 key = self.config.key_for(name)
-                self.add(name, text)
-                self.finding("MM104", None, f"{key} is never called, so {self.family.title} sends without TLS; MailPace on port {port} needs it")
-            else:
+                if self.add(name, text):
+                    self.finding("MM104", None, f"{key} is never called, so {self.family.title} sends without TLS; MailPace on port {port} needs it")
+            elif self.add(name, text):
                 key = self.config.key_for(name)
-                self.add(name, text)
                 if mode is Mode.NONE:
                     consequence = f"so {self.family.title} sends without TLS"
                 elif mode is not target and mode is not None:
@@ -423,8 +424,7 @@ class _Planner:
             if setting is not None:
                 self.set_value(name, switch.write)
                 self.finding("MM109", setting, f"{setting.key}={self.value(name)}: SMTP with login needs {text or 'it empty'}")
-            else:
-                self.add(name, text)
+            elif self.add(name, text):
                 self.finding("MM107", None, f"{self.config.key_for(name)} is missing: SMTP with login needs {text or 'it empty'}")
 
     def credential_for(self, file: FileInfo) -> tuple[str, bool]:
@@ -472,6 +472,9 @@ class _Planner:
                 continue
             if setting.inherited and setting.covered:
                 continue  # the base class's own configuration replaces it
+            if setting.shared:
+                self.plan_credential(role, setting, self.config.file)
+                continue
             if setting.inherited:
                 wanted, is_token = self.credential_for(self.config.file)
                 if wanted and not is_token and setting.env_ref is None:
@@ -552,15 +555,15 @@ class _Planner:
             return
         wanted, is_token = self.credential_for(self.config.file)
         if is_token:
-            self.add(role, self.ctx.token_text, secret=True)
-            self.plan.needs_token |= not self.ctx.token
-            self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
+            if self.add(role, self.ctx.token_text, secret=True):
+                self.plan.needs_token |= not self.ctx.token
+                self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
         elif wanted and not self.config.partial:  # code: EMAIL_HOST_USER = os.environ.get(...)
             # An added line must not break an import where the variable is unset (a base.py that
             # development settings import too).
-            self.add(role, self.soft_reference(self.config.file) or wanted)
-            self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
-            self.followup(self.token_followup())
+            if self.add(role, self.soft_reference(self.config.file) or wanted):
+                self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
+                self.followup(self.token_followup())
         else:
             self.followup(f"{key}: set it to the MailPace API token in deployment")
 

@@ -121,9 +121,9 @@ class ModeSetting:
                 return UNKNOWN
             return self.when_true if flag else self.when_false
         text = str(value).strip().lower()
-        if text in self.auto:
+        if text in _lower(self.auto):
             return Mode.IMPLICIT if port == 465 else Mode.STARTTLS
-        if text in self.neutral:
+        if text in _lower(self.neutral):
             return None
         for mode, spelled in self.spellings.items():
             if text in _lower(spelled):
@@ -457,8 +457,8 @@ def _mode_setting(name: str, spec: Mapping[str, Any]) -> ModeSetting:
         when_true=mode(spec.get("when_true")),
         when_false=mode(spec.get("when_false")),
         spellings={m: tuple(spec[m.value]) for m in Mode if spec.get(m.value)},
-        auto=_lower(spec.get("auto", [])),
-        neutral=_lower(spec.get("neutral", [])),
+        auto=tuple(spec.get("auto", [])),  # as written: the first one is what gets written
+        neutral=tuple(spec.get("neutral", [])),
         default=spec.get("default"),
         starttls_only=bool(spec.get("starttls_only", False)),
     )

@@ -23,6 +23,12 @@ def _repo(tmp_path: Path) -> Path:
         tracked={
             ".gitignore": ".env\n.env.local\n",
             ".env.example": f"EMAIL_HOST=smtp.gmail.com\nEMAIL_HOST_USER=me@gmail.com\nEMAIL_HOST_PASSWORD={PASSWORDS[3]}\n",
+            # smtplib and SMTPHandler: literal passwords in login() and credentials=(...)
+            "send.py": "import smtplib\nimport logging.handlers\n\nPASSWORD = 'sentinel-pw-smtplib-12'\n"
+            "s = smtplib.SMTP('smtp.gmail.com', 587)\ns.login('me@gmail.com', PASSWORD)\n"
+            "t = smtplib.SMTP_SSL('smtp.sendgrid.net')\nt.login('apikey', 'sentinel-pw-inline-13')\n"
+            "h = logging.handlers.SMTPHandler(('smtp.mailgun.org', 587), 'a@example.com', ['b@example.com'], 'x',"
+            " ('pm', 'sentinel-pw-handler-14'))\n",
         },
         untracked={
             ".env": f"EMAIL_HOST=smtp.sendgrid.net\nEMAIL_PORT=587\nEMAIL_HOST_USER=apikey\nEMAIL_HOST_PASSWORD='{PASSWORDS[0]}'\n"
@@ -44,6 +50,7 @@ SENTINELS = [
     "sentinel-pw-q?mark", "sentinel-Grüße", "sentinel-Gr\\u00fc\\u00dfe",  # as JSON escapes it
     'sentinel"quoted\\pw', 'sentinel\\"quoted\\\\pw',  # as read, and as written in the file
     "sentinel-db-pass",  # another credential: not SMTP, still never printed
+    "sentinel-pw-smtplib-12", "sentinel-pw-inline-13", "sentinel-pw-handler-14",
 ]
 
 COMMANDS = [

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mailmigrate.document import Document
 from mailmigrate.formats.pysource import OPAQUE, Lines, Module, Place, dotted_name, env_lookup
@@ -34,7 +34,7 @@ STRUCTURAL = (CLASS_NAME, CALL_LINE)
 RUNTIME = "runtime"  # the class is chosen when the code runs: (SMTP_SSL if ssl else SMTP)(...)
 _METHODS = frozenset({"connect", "starttls", "login", "ehlo", "helo", "sendmail", "send_message", "quit"})
 _CONDITIONAL = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler, ast.IfExp, ast.BoolOp, ast.Match)
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,14 +306,14 @@ class _Reader:
         user and the From address), the argument itself is replaced, never the shared value."""
         found = self.value(key, role, expr, names, function)
         if found.opaque and not found.known and found.env_ref is None:
-            return found  # a parameter or a computed value: replaced where it is passed
+            # A parameter, config["user"], a name from elsewhere: the old provider's value,
+            # whatever it is; the token reference takes its place in the call.
+            start, end = self.lines.span(expr)
+            return replace(found, start=start, end=end, outer=(start, end))
         if not self._shared(expr, names, self._closure(holder, names)):
             return found
         start, end = self.lines.span(expr)
-        shown = dotted_name(expr) or ast.unparse(expr)
-        return Setting(key, role, found.value, start, end, expr.lineno, expr.col_offset + 1, quote=OPAQUE,
-                       opaque=f"`{shown}`, which other code reads too", known=found.known and found.env_ref is None,
-                       outer=(start, end))
+        return replace(found, start=start, end=end, outer=(start, end), shared=True)
 
     def _closure(self, holder: ast.AST, names: dict[str, ast.expr]) -> set[ast.AST]:
         """The nodes of `holder` (a login call, a credentials tuple) and of the constants it
@@ -448,13 +448,13 @@ class _Reader:
         start, end = self.lines.span(starttls)
         around = set(self.ancestors(constructor))
         for parent in self.ancestors(starttls):
-            if isinstance(parent, _CONDITIONAL) and parent not in around:
+            if parent in around or isinstance(parent, _FUNCTIONS):
+                break  # up to where the connection is made (or the function it is handed to)
+            if isinstance(parent, _CONDITIONAL):
                 test = getattr(parent, "test", None)
                 shown = f" `{_short(ast.unparse(test))}`" if isinstance(test, ast.expr) else ""
                 return Setting(key, "starttls", "", start, end, line, col, quote=OPAQUE,
                                opaque=f"called only under a condition{shown} (line {getattr(parent, 'lineno', line)})", known=False)
-            if parent is stmt:
-                break
         span = self._line_span(stmt)
         body = _body_holding(stmt, self.parents.get(stmt))
         if isinstance(stmt, ast.Expr) and stmt.value is starttls and span is not None and body is not None and len(body) > 1:
