@@ -176,7 +176,8 @@ class _Planner:
             )
             return False
         if not targets:
-            self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: set it to {self.spell(value)} by hand", fixable=False)
+            todo = "remove it by hand" if setting.key.endswith("()") else f"set it to {self.spell(value)} by hand"
+            self.finding("MM115", setting, f"{setting.key} is {setting.opaque}: {todo}", fixable=False)
             return False
         if setting.env_ref:
             shown = self.spell(value) if setting.true_words is None or not isinstance(value, bool) else self._compared(setting, value)
@@ -388,7 +389,8 @@ class _Planner:
             text = self.spell(value)
             setting = self.config.get(name)
             if setting is not None and setting.key.endswith("()"):  # a call: starttls()
-                self.set_value(name, value)
+                # A call the tool cannot remove blocks the rest: SMTP_SSL plus starttls() fails.
+                self.blocked |= not self.set_value(name, value)
                 self.finding("MM105" if mode is not None else "MM106", setting, f"{setting.key} is called: STARTTLS does not fit implicit TLS on port {port}; it is removed")
             elif setting is not None:
                 self.set_value(name, value)

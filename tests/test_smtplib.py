@@ -201,6 +201,26 @@ FIXES = {
         f'toaddrs=["b@example.com"], subject="x", credentials=({TOKEN_REF}, {TOKEN_REF}), secure=())\n',
         {},
     ),
+    # review regressions
+    "positional-starttls-context-moves-into-ssl": (
+        'import smtplib, ssl\nCTX = ssl.create_default_context()\nwith smtplib.SMTP("smtp.gmail.com", 587) as server:\n'
+        '    server.starttls(None, None, CTX)\n    server.login("me@gmail.com", "pw")\n',
+        'import os\nimport smtplib, ssl\nCTX = ssl.create_default_context()\nwith smtplib.SMTP_SSL("smtp.mailpace.com", 465, context=CTX) as server:\n'
+        f"    server.login({TOKEN_REF}, {TOKEN_REF})\n",
+        {"port": 465},
+    ),
+    "handler-credentials-none-replaced-in-place": (
+        'import logging.handlers\nh = logging.handlers.SMTPHandler(("smtp.gmail.com", 587), "e@x.com", ["o@x.com"], "Error", None, None)\n',
+        'import os\nimport logging.handlers\nh = logging.handlers.SMTPHandler(("smtp.mailpace.com", 587), "e@x.com", ["o@x.com"], "Error", '
+        f"({TOKEN_REF}, {TOKEN_REF}), ())\n",
+        {},
+    ),
+    "handler-credentials-none-keyword": (
+        'import logging.handlers\nh = logging.handlers.SMTPHandler(("smtp.gmail.com", 587), "e@x.com", ["o@x.com"], "Error", credentials=None)\n',
+        'import os\nimport logging.handlers\nh = logging.handlers.SMTPHandler(("smtp.mailpace.com", 587), "e@x.com", ["o@x.com"], "Error", '
+        f"credentials=({TOKEN_REF}, {TOKEN_REF}), secure=())\n",
+        {},
+    ),
     "handler-host-only-stays-on-25": (
         'import logging.handlers\n\nh = logging.handlers.SMTPHandler("smtp.gmail.com", "a@example.com", ["b@example.com"], "boom", ("u", "p"))\n',
         'import os\nimport logging.handlers\n\nh = logging.handlers.SMTPHandler("smtp.mailpace.com", "a@example.com", ["b@example.com"], '
@@ -271,6 +291,44 @@ REPORTS = {
     "handler-host-only-with-a-forced-port": (
         'import logging.handlers\n\nh = logging.handlers.SMTPHandler("smtp.gmail.com", "a@example.com", ["b@example.com"], "x", ("u", "p"), ())\n',
         {"port": 587}, "MM107", "write it as (host, port)",
+    ),
+    # review regressions
+    "starttls-that-cannot-be-removed-blocks-a-switch-to-465": (
+        'import smtplib, ssl\ndef go(m):\n    server = smtplib.SMTP("smtp.gmail.com", 587)\n    try:\n'
+        '        server.starttls(context=ssl.create_default_context())\n    except smtplib.SMTPException:\n        raise\n'
+        '    server.login("me@gmail.com", "pw")\n',
+        {"port": 465}, "MM115", "starttls() is called where removing its line would break the code around it: remove it by hand",
+    ),
+    "login-before-starttls": (
+        'import smtplib\ns = smtplib.SMTP("smtp.gmail.com", 587)\ns.login("me@gmail.com", "pw")\ns.starttls()\n',
+        {}, "MM115", "called after login() (line 3)",
+    ),
+    "class-chosen-by-if-else-branches": (
+        'import smtplib\ndef f(use_ssl):\n    if use_ssl:\n        s = smtplib.SMTP_SSL("smtp.gmail.com", 465)\n    else:\n'
+        '        s = smtplib.SMTP("smtp.gmail.com", 587)\n        s.starttls()\n    s.login("me@gmail.com", "pw")\n',
+        {}, "MM115", "`s` is another connection on line 6",
+    ),
+    "class-held-in-a-variable": (
+        'import smtplib\nklass = smtplib.SMTP_SSL if USE_SSL else smtplib.SMTP\ns = klass("smtp.gmail.com", 465)\ns.login(u, p)\n',
+        {}, "MM115", "chosen at run time by `klass`",
+    ),
+    "host-constant-assigned-in-branches": (
+        'import os, smtplib\nif os.environ.get("ENV") == "prod":\n    HOST = "smtp.sendgrid.net"\nelse:\n    HOST = "smtp.gmail.com"\n'
+        's = smtplib.SMTP(HOST, 587)\ns.starttls()\ns.login("me@gmail.com", "pw")\n',
+        {}, "MM115", "`HOST`, assigned on lines 3, 5",
+    ),
+    "connection-that-callers-may-pass": (
+        'import smtplib\ndef go(m, server=None):\n    if server is None:\n        server = smtplib.SMTP("smtp.gmail.com", 587)\n'
+        '    server.login("me@gmail.com", "pw")\n',
+        {}, "MM115", "callers of go() may pass their own `server`",
+    ),
+    "arguments-unpacked": (
+        'import smtplib\nCFG = dict(host="smtp.gmail.com", port=587)\ns = smtplib.SMTP(**CFG)\ns.starttls()\n',
+        {}, "MM115", "passed as `**CFG`",
+    ),
+    "handler-with-unpacked-arguments": (
+        'import logging.handlers\nh = logging.handlers.SMTPHandler(("smtp.gmail.com", 587), "e@x.com", ["o@x.com"], "x", **{"secure": ()})\n',
+        {}, "MM107", "arguments with * or **",
     ),
     "handler-cannot-do-implicit-tls": (
         'from logging.handlers import SMTPHandler\n\nh = SMTPHandler(("smtp.mailgun.org", 587), "a@example.com", ["b@example.com"], "x", secure=())\n',

@@ -101,9 +101,9 @@ class PythonHandler:
         place = config.handler_data
         if isinstance(place, smtpclients.ConnectionPlace):
             return smtpclients.connection_additions(doc, config, place, items)
+        if isinstance(place, smtpclients.HandlerPlace):
+            return smtpclients.handler_additions(doc, config, place, items)
         assert isinstance(place, Place)
-        if config.family.form(KIND).container.get("client") == "SMTPHandler":
-            return [render_items(doc, place, smtpclients.handler_arguments(config, items))]
         entries = [place.prefix.format(key=key) + code_or_literal(value) for key, value in items]
         return [render_items(doc, place, entries)]
 
@@ -121,7 +121,8 @@ class PythonHandler:
 
     def syntax_errors(self, text: str) -> list[str]:
         try:
-            ast.parse(text)
+            # compile, not just parse: a repeated keyword argument only fails there
+            compile(text, "<rewrite>", "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as exc:
             return [f"Python syntax error: {getattr(exc, 'msg', exc)}"]
         import libcst  # the lossless parser: a rewrite must round-trip exactly

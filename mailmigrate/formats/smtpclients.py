@@ -18,11 +18,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from mailmigrate.document import Document
-from mailmigrate.formats.pysource import OPAQUE, Lines, Module, Place, dotted_name, env_lookup
-from mailmigrate.formats.pywrite import code_or_literal
+from mailmigrate.formats.pysource import OPAQUE, Lines, Module, Place, assignments, dotted_name, env_lookup, opened
+from mailmigrate.formats.pywrite import code_or_literal, render_items
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Setting
 from mailmigrate.rules import Family, Ruleset
 
@@ -148,18 +148,32 @@ def connection_additions(doc: Document, config: Configuration, place: Connection
     return edits
 
 
-def handler_arguments(config: Configuration, items: list[tuple[str, str]]) -> list[str]:
-    """`secure=()`, `credentials=(user, password)`: the keyword arguments SMTPHandler lacks."""
+@dataclass
+class HandlerPlace(Place):
+    """Where SMTPHandler's missing arguments go: appended, or in place of a `None` it passes."""
+
+    replace_none: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def handler_additions(doc: Document, config: Configuration, place: HandlerPlace, items: list[tuple[str, str]]) -> list[Edit]:
+    """`credentials=(user, password)`, `secure=()`: the arguments SMTPHandler lacks."""
     keys = config.family.form(KIND).keys
     values = {keys[key]: value for key, value in items}
-    arguments: list[str] = []
+    appended: list[str] = []
+    edits: list[Edit] = []
     if "user" in values or "password" in values:
         user = code_or_literal(values.get("user", values.get("password", "")))
         password = code_or_literal(values.get("password", values.get("user", "")))
-        arguments.append(f"credentials=({user}, {password})")
+        if "credentials" in place.replace_none:
+            start, end = place.replace_none["credentials"]
+            edits.append(Edit(start, end, f"({user}, {password})"))
+        else:
+            appended.append(f"credentials=({user}, {password})")
     if "secure" in values:
-        arguments.append(f"secure={values['secure']}")
-    return arguments
+        appended.append(f"secure={values['secure']}")
+    if appended:
+        edits.append(render_items(doc, place, appended))
+    return edits
 
 
 def render_part(setting: Setting, value: str) -> Edit:
@@ -187,7 +201,7 @@ def locate(module: Module, file: FileInfo, rules: Ruleset) -> list[Configuration
     reader = _Reader(module, file, names)
     found: list[Configuration] = []
     for call in reader.calls:
-        cls = names.smtp_class(call.func)
+        cls = reader.smtp_class(call)
         if cls is not None and "smtplib" in families:
             config = reader.connection(call, cls, families["smtplib"])
         elif names.is_handler(call.func) and "SMTPHandler" in families:
@@ -225,6 +239,13 @@ class _Reader:
                     self.uses.setdefault(name, []).append(node)
         for uses in self.uses.values():
             uses.sort(key=_position)
+        # Module-level names assigned more than once (in if/else branches): which value a
+        # connection gets is decided when the code runs.
+        self.assigned_at: dict[str, list[int]] = {}
+        for node in opened(module.tree.body):
+            for target, _ in assignments(node):
+                if isinstance(target, ast.Name):
+                    self.assigned_at.setdefault(target.id, []).append(node.lineno)
         self.functions = {
             node.name: node for node in module.tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
@@ -234,6 +255,16 @@ class _Reader:
                 lookup = env_lookup(node)
                 if lookup is not None:
                     self.env_reads.setdefault(lookup.name, []).append(node)
+
+    def smtp_class(self, call: ast.Call) -> str | None:
+        """The smtplib class a call makes, also through a variable holding the class
+        (`klass = smtplib.SMTP_SSL if USE_SSL else smtplib.SMTP; klass(host)`: RUNTIME)."""
+        cls = self.names.smtp_class(call.func)
+        if cls is not None or not isinstance(call.func, ast.Name):
+            return cls
+        names = self.local_names(self.function_of(call), None)
+        bound = names.get(call.func.id) or self.module.constants.get(call.func.id)
+        return self.names.smtp_class(bound) if bound is not None else None
 
     # -- structure -----------------------------------------------------------------------------
 
@@ -297,6 +328,9 @@ class _Reader:
             return f"the parameter `{name}` of {function.name}()"
         if name in self.names.imported and name not in self.module.constants:
             return f"`{name}`, imported from {self.names.imported[name]}"
+        lines = self.assigned_at.get(name, [])
+        if len(lines) > 1 and isinstance(expr, ast.Name):  # `if prod: HOST = ... else: HOST = ...`
+            return f"`{name}`, assigned on lines {', '.join(map(str, lines))}"
         return None
 
     def credential(
@@ -364,8 +398,22 @@ class _Reader:
         if (host_expr is None or _is_empty_string(host_expr)) and connect is not None:
             host_expr, port_expr, via = _argument(connect, 0, "host"), _argument(connect, 1, "port"), connect
             place = self._after(self.statement_of(connect)) if place is not None else None
+        unpacked = next((ast.unparse(a) for a in [*via.args, *via.keywords] if isinstance(a, ast.Starred) or (isinstance(a, ast.keyword) and a.arg is None)), None)
+        if host_expr is None and unpacked is not None:  # smtplib.SMTP(**CFG): report, do not guess
+            start, end = self.lines.span(via)
+            host = Setting(key("host"), "host", "", start, end, via.lineno, via.col_offset + 1, quote=OPAQUE,
+                           opaque=f"passed as `{_short(unpacked)}`", known=False)
+            config = Configuration(family, KIND, self.file, f"{_label(call)} line {call.lineno}", "", {"host": host}, 0, call.lineno)
+            config.handler_data = None
+            return config
         if host_expr is None:
             return None  # SMTP() connected somewhere this module does not show
+        if var and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and var in _parameters(function):
+            unknown_use = unknown_use or f"callers of {function.name}() may pass their own `{var}`"
+        runtime = f"by `{_short(ast.unparse(call.func))}`"
+        rival = self._rival(call, var) if var else None
+        if rival is not None:  # `if ssl: s = SMTP_SSL(...) else: s = SMTP(...)`
+            cls, runtime = RUNTIME, f"(`{var}` is another connection on line {rival.lineno})"
         settings: dict[str, Setting] = {}
         host = self.value(key("host"), "host", host_expr, names, function)
         if port_expr is None and host.known and host.env_ref is None and host.value.count(":") == 1:
@@ -373,24 +421,37 @@ class _Reader:
         settings[host.role] = host
         if port_expr is not None:
             settings["port"] = self.value(key("port"), "port", port_expr, names, function)
-        settings.update(self._class_settings(call, cls, family))
+        settings.update(self._class_settings(call, cls, family, runtime))
         config = Configuration(
-            family=family, kind=KIND, file=self.file, scope=f"{ast.unparse(call.func)}(...) line {call.lineno}",
+            family=family, kind=KIND, file=self.file, scope=f"{_label(call)} line {call.lineno}",
             prefix="", settings=settings, insert_at=0, line=call.lineno,
         )
         config.default_port = {"SMTP_SSL": 465, "LMTP": 2003}.get(cls, 25)
+        if cls == RUNTIME:
+            return config  # nothing else matters: it cannot be planned
         start, end = self.lines.span(call)
         starttls, login = methods.get("starttls"), methods.get("login")
         if unknown_use and starttls is None and cls != "SMTP_SSL":
             # `return smtplib.SMTP(...)`, `helper.send(server)`: whether it upgrades is decided
             # in code this module does not show.
             settings["starttls"] = Setting(key("starttls"), "starttls", "", start, end, call.lineno, call.col_offset + 1,
-                                           quote=OPAQUE, opaque=f"decided where {unknown_use} uses the connection", known=False)
+                                           quote=OPAQUE, opaque=f"decided outside this code ({unknown_use})", known=False)
         if unknown_use:
             config.partial = True  # its login() may be there too: a missing one is a follow-up
         if starttls is not None:
             settings["starttls"] = self._starttls(starttls, call, form.primary_key("starttls"))
-        if login is not None:
+            if login is not None and self.function_of(login) is self.function_of(starttls) and _position(login) < _position(starttls):
+                settings["starttls"] = replace(settings["starttls"], quote=OPAQUE, known=False, value="",
+                                               opaque=f"called after login() (line {login.lineno}): MailPace refuses a login before it")
+        unpacked_login = login is not None and any(
+            isinstance(a, ast.Starred) for a in login.args) or login is not None and any(k.arg is None for k in login.keywords)
+        if login is not None and unpacked_login:
+            shown = _short(ast.unparse(login))
+            for role in ("user", "password"):
+                ls, le = self.lines.span(login)
+                settings[role] = Setting(key(role), role, "", ls, le, login.lineno, login.col_offset + 1, quote=OPAQUE,
+                                         opaque=f"passed as `{shown}`", known=False)
+        elif login is not None:
             user, password = _argument(login, 0, "user"), _argument(login, 1, "password")
             if user is not None:
                 settings["user"] = self.credential(key("user"), "user", user, login, names, function)
@@ -419,17 +480,32 @@ class _Reader:
         config.handler_data = place
         return config
 
+    def _rival(self, call: ast.Call, var: str) -> ast.Call | None:
+        """Another connection bound to the same name in another branch (if/else, try/except):
+        which one the code after them uses is decided when it runs."""
+        if not var:
+            return None
+        mine = self.statement_of(call)
+        my_body = _body_holding(mine, self.parents.get(mine))
+        for other in self.calls:
+            parent = self.parents.get(other)
+            if other is call or not isinstance(parent, ast.Assign) or self.names.smtp_class(other.func) is None:
+                continue
+            if any(dotted_name(t) == var for t in parent.targets) and self.function_of(other) is self.function_of(call):
+                if _body_holding(parent, self.parents.get(parent)) is not my_body:
+                    return other
+        return None
+
     def lines_of(self, offset: int) -> int:
         return self.text.count("\n", 0, offset) + 1
 
-    def _class_settings(self, call: ast.Call, cls: str, family: Family) -> dict[str, Setting]:
+    def _class_settings(self, call: ast.Call, cls: str, family: Family, runtime: str = "") -> dict[str, Setting]:
         start, end = self.lines.span(call.func)
         line, col = call.func.lineno, call.func.col_offset + 1
         key = family.form(KIND).primary_key("smtp_class")
         if cls == RUNTIME:
-            shown = ast.unparse(call.func)
             return {"smtp_class": Setting(key, "smtp_class", "", start, end, line, col, quote=OPAQUE,
-                                          opaque=f"chosen at run time by `{shown}`", known=False)}
+                                          opaque=f"chosen at run time {runtime}", known=False)}
         # by lower-cased class name: rule spellings are compared without case
         spellings = {c.lower(): self.names.spelling(c) for c in SMTP_CLASSES}
         spellings[cls.lower()] = self.text[start:end]
@@ -460,7 +536,8 @@ class _Reader:
         if isinstance(stmt, ast.Expr) and stmt.value is starttls and span is not None and body is not None and len(body) > 1:
             return Setting(key, "starttls", "True", span[0], span[1], line, col, quote=CALL_LINE)
         # Used as a value, or alone in its block: it stays (and cannot be removed by the tool).
-        return Setting(key, "starttls", "True", start, end, line, col, quote=OPAQUE, opaque="a starttls() call the code depends on")
+        return Setting(key, "starttls", "True", start, end, line, col, quote=OPAQUE,
+                       opaque="called where removing its line would break the code around it")
 
     def _binding(self, call: ast.Call, stmt: ast.stmt) -> tuple[str | None, ConnectionPlace | None, str]:
         """(name of the connection, where its missing lines go, how it escapes when unknown)."""
@@ -471,7 +548,7 @@ class _Reader:
             assert isinstance(with_node, (ast.With, ast.AsyncWith))
             first = with_node.body[0]
             if first.lineno == with_node.lineno or not var:
-                return var or None, None, "" if var else "the with block"
+                return var or None, None, "" if var else "the connection is used by the with block"
             at = self.lines.starts[first.lineno - 1]
             nl = self.module.doc.newline
             return var, ConnectionPlace(var, self.lines.indent_of(first.lineno), nl, at, at), ""
@@ -480,13 +557,13 @@ class _Reader:
             var = dotted_name(targets[0]) if len(targets) == 1 else ""
             if var:
                 return var, self._after(stmt), ""
-            return None, None, f"`{ast.unparse(targets[0])}`"
+            return None, None, f"the connection is stored in `{_short(ast.unparse(targets[0]))}`"
         if isinstance(parent, ast.Attribute):
             return None, None, ""  # smtplib.SMTP(host).sendmail(...): the chain is all there is
         if isinstance(parent, ast.Return):
             function = self.function_of(call)
-            return None, None, f"the caller of {function.name}()" if function else "other code"
-        return None, None, "other code"
+            return None, None, f"the connection is returned to the caller of {function.name}()" if function else "the connection is handed to other code"
+        return None, None, "the connection is handed to other code"
 
     def _after(self, stmt: ast.stmt) -> ConnectionPlace | None:
         """The start of the line after `stmt`, if nothing else shares its last line."""
@@ -544,7 +621,7 @@ class _Reader:
                 continue  # `with server:` / `with smtplib.SMTP(...) as server`
             handed = self._handed_to(parent, node)
             if handed is None:
-                escapes = escapes or f"`{_short(ast.unparse(parent or node))}` (line {position[0]})"
+                escapes = escapes or f"the connection is handed to `{_short(ast.unparse(parent or node))}` (line {position[0]})"
                 continue
             for name, inner in self._methods_in(*handed).items():
                 found.setdefault(name, inner)
@@ -595,6 +672,12 @@ class _Reader:
             cannot_add["port"] = "mailhost is a host name alone (port 25): write it as (host, port) for another port"
         credentials = _argument(call, 4, "credentials")
         partial = False
+        replace_none: dict[str, tuple[int, int]] = {}
+        if credentials is not None and _is_none(credentials):  # credentials=None: replaced in place
+            replace_none["credentials"] = self.lines.span(credentials)
+        if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
+            why = "the call passes arguments with * or **: they may hold it"
+            cannot_add.update({"secure": why, "user": why, "password": why})
         if credentials is not None and not _is_none(credentials):
             creds = self._tuple(credentials, names)
             if creds is not None and len(creds) == 2:
@@ -613,7 +696,7 @@ class _Reader:
             else:
                 settings["secure"] = self.value(key("secure"), "secure", secure, names, function)
         config = Configuration(
-            family=family, kind=KIND, file=self.file, scope=f"{ast.unparse(call.func)}(...) line {call.lineno}",
+            family=family, kind=KIND, file=self.file, scope=f"{_label(call)} line {call.lineno}",
             prefix="", settings=settings, insert_at=0, line=call.lineno,
         )
         config.partial = partial
@@ -622,7 +705,8 @@ class _Reader:
         last = max(arguments, key=_position)
         last_value = last.value if isinstance(last, ast.keyword) else last
         assert isinstance(last_value, ast.expr)
-        config.handler_data = self.module.item_place(call, arguments[0], last_value, "{key}=")
+        place = self.module.item_place(call, arguments[0], last_value, "{key}=")
+        config.handler_data = HandlerPlace(**vars(place), replace_none=replace_none)
         return config
 
     def _tuple(self, expr: ast.expr, names: dict[str, ast.expr]) -> list[ast.expr] | None:
@@ -673,7 +757,8 @@ def context_moves(doc: Document, edits: list[Edit]) -> list[Edit]:
                     _position(other) > _position(call) and isinstance(func, ast.Attribute) and func.attr == "starttls"
                     and any(lines.starts[other.lineno - 1] == s for s, _ in removed)
                 ):
-                    context = next((k.value for k in other.keywords if k.arg == "context"), other.args[0] if other.args else None)
+                    # starttls(keyfile=None, certfile=None, context=None)
+                    context = next((k.value for k in other.keywords if k.arg == "context"), other.args[2] if len(other.args) > 2 else None)
                     if context is not None:
                         at = lines.span(max([*call.args, *(k.value for k in call.keywords)], key=_position))[1] if (call.args or call.keywords) else lines.span(call)[1] - 1
                         moves.append(Edit(at, at, f"{', ' if call.args or call.keywords else ''}context={ast.unparse(context)}"))
@@ -754,11 +839,17 @@ def _body_holding(stmt: ast.stmt, parent: ast.AST | None) -> list[ast.stmt] | No
     return None
 
 
+def _label(call: ast.Call) -> str:
+    """`smtplib.SMTP(...)`; a computed callee keeps its parentheses: `(A if x else B)(...)`."""
+    func = ast.unparse(call.func)
+    return f"{func}(...)" if isinstance(call.func, (ast.Name, ast.Attribute)) else f"({_short(func)})(...)"
+
+
 def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 __all__ = [
     "CLASS_NAME", "CALL_LINE", "STRUCTURAL", "ClientNames", "ConnectionPlace", "client_names",
-    "connection_additions", "context_moves", "handler_arguments", "locate", "render_part",
+    "HandlerPlace", "connection_additions", "context_moves", "handler_additions", "locate", "render_part",
 ]
