@@ -139,7 +139,10 @@ def scan_text(result: RunResult) -> str:
     for f in problems:
         out.append(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}")
     counts = Counter(p.status for p in result.plans)
-    summary = ", ".join(f"{n} {_STATUS_WORDS[s]}" for s, n in counts.items())
+    # "2 need a person", "1 needs a person"
+    summary = ", ".join(
+        f"{n} {_STATUS_WORDS[s].replace('needs ', 'need ') if n != 1 else _STATUS_WORDS[s]}" for s, n in counts.items()
+    )
     out.append(f"{len(result.plans)} SMTP configuration{'s' if len(result.plans) != 1 else ''} found" + (f": {summary}" if summary else ""))
     return "\n".join(out) + "\n"
 

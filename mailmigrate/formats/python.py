@@ -115,7 +115,8 @@ class PythonHandler:
         if not needed:
             return extra
         tree = ast.parse(doc.text)
-        imported = {a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names if a.asname is None}
+        # `import os.path` binds `os` too
+        imported = {a.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import) for a in node.names if a.asname is None}
         lines = "".join(f"import {name}{doc.newline}" for name in needed if name not in imported)
         return extra + ([_import_edit(doc, tree, lines)] if lines else [])
 
