@@ -222,21 +222,26 @@ class _Reader:
         self.names = names
         self.lines: Lines = module.lines
         self.text = module.doc.text
+        # One walk: parent links, the calls, every read of a name or `self.x` (how a connection
+        # object is used, in order) and every environment lookup (which variables are shared).
         self.parents: dict[ast.AST, ast.AST] = {}
         self.calls: list[ast.Call] = []
+        self.uses: dict[str, list[ast.AST]] = {}
+        self.env_reads: dict[str, list[ast.AST]] = {}
         for node in ast.walk(module.tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
             if isinstance(node, ast.Call):
                 self.calls.append(node)
-        self.calls.sort(key=_position)
-        # Every read of a name or `self.x`, in order: how a connection object is used.
-        self.uses: dict[str, list[ast.AST]] = {}
-        for node in ast.walk(module.tree):
             if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
                 name = dotted_name(node)
                 if name:
                     self.uses.setdefault(name, []).append(node)
+            if isinstance(node, (ast.Call, ast.Subscript)):
+                lookup = env_lookup(node)
+                if lookup is not None:
+                    self.env_reads.setdefault(lookup.name, []).append(node)
+        self.calls.sort(key=_position)
         for uses in self.uses.values():
             uses.sort(key=_position)
         # Module-level names assigned more than once (in if/else branches): which value a
@@ -249,12 +254,6 @@ class _Reader:
         self.functions = {
             node.name: node for node in module.tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
-        self.env_reads: dict[str, list[ast.AST]] = {}  # where each environment variable is read
-        for node in ast.walk(module.tree):
-            if isinstance(node, (ast.Call, ast.Subscript)):
-                lookup = env_lookup(node)
-                if lookup is not None:
-                    self.env_reads.setdefault(lookup.name, []).append(node)
 
     def smtp_class(self, call: ast.Call) -> str | None:
         """The smtplib class a call makes, also through a variable holding the class
