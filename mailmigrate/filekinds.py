@@ -34,15 +34,36 @@ def is_python_name(name: str) -> bool:
     return name.endswith(".py")
 
 
+def is_json_config_name(name: str) -> bool:
+    """Only JSON files named as configuration (Mattermost `config.json`, Ghost
+    `config.production.json`, `appsettings.json`): lock files, fixtures and data are not."""
+    lowered = name.lower()
+    if not lowered.endswith(".json") or lowered.endswith((".lock.json", "-lock.json", ".min.json")):
+        return False
+    stem = lowered[: -len(".json")]
+    return stem.startswith(("config", "settings", "appsettings")) or stem.endswith(("config", "settings"))
+
+
 # (kind, predicate on the file name), first match wins.
-_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (("env", is_env_name), ("python", is_python_name))
+_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("env", is_env_name),
+    ("python", is_python_name),
+    ("yaml", lambda name: name.lower().endswith((".yml", ".yaml"))),
+    # airflow.cfg, grafana.ini, Gitea's app.ini, CTFd's config.ini (not setup.cfg / tox.ini)
+    ("ini", lambda name: name.lower().endswith((".ini", ".cfg")) and name.lower() not in ("setup.cfg", "tox.ini", "pytest.ini", "mypy.ini")),
+    ("toml", lambda name: name.lower().endswith(".toml")),
+    ("json", is_json_config_name),
+    ("properties", lambda name: name.lower().endswith(".properties")),
+)
+_STRUCTURED_SUFFIXES = (".yml", ".yaml", ".ini", ".cfg", ".toml", ".json", ".properties")
 
 
 def kind_of(name: str) -> str | None:
-    # Called for every file of a walked tree: the two common answers first, cheaply.
+    # Called for every file of a walked tree: the common answers first, cheaply.
     if name.endswith(".py"):
         return "python"
-    if "env" not in name.lower():
+    lowered = name.lower()
+    if "env" not in lowered and not lowered.endswith(_STRUCTURED_SUFFIXES):
         return None
     for kind, matches in _KINDS:
         if matches(name):

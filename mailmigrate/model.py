@@ -57,7 +57,9 @@ class FileInfo:
     def is_secrets_file(self) -> bool:
         """May hold the token itself: an env file ignored by git (or outside git), not a template.
         Code and structured config files never hold it: they refer to the token variable."""
-        if self.kind != "env" or self.tracked or self.is_template:
+        # Home Assistant's secrets.yaml is its env file: `!secret name` values live there.
+        secrets_yaml = self.kind == "yaml" and self.path.name in ("secrets.yaml", "secrets.yml")
+        if not (self.kind == "env" or secrets_yaml) or self.tracked or self.is_template:
             return False
         return self.ignored or not self.in_git
 
@@ -158,13 +160,17 @@ class Configuration:
     # Roles the handler cannot add here, with the reason (a chained `SMTP(host).sendmail(...)`
     # has no statement to put `starttls()` after): planning them blocks the configuration.
     cannot_add: dict[str, str] = field(default_factory=dict)
+    # Env variables inside another format (docker-compose `environment:`): the family's env form
+    # names the keys, and the container's own syntax refers to the token (`${MAILPACE_API_TOKEN}`).
+    form_kind: str | None = None
+    secret_reference: str | None = None
 
     def get(self, role: str) -> Setting | None:
         return self.settings.get(role)
 
     def key_for(self, role: str) -> str:
         """The key a missing setting of `role` gets, in this configuration's naming."""
-        return self.prefix + self.family.form(self.kind).primary_key(role)
+        return self.prefix + self.family.form(self.form_kind or self.kind).primary_key(role)
 
 
 @dataclass(frozen=True)

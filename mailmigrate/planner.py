@@ -434,9 +434,11 @@ class _Planner:
         a secrets file, else a reference in the file's own syntax, else an empty value."""
         if file.is_secrets_file:
             return self.ctx.token_text, True
+        if self.config.secret_reference is not None and file.path == self.config.file.path:
+            return self.config.secret_reference.format(var=self.ctx.token_env, var_lower=self.ctx.token_env.lower()), False
         form = self.family.forms.get(file.kind)
         if form is not None and form.secret_reference:
-            return form.secret_reference.format(var=self.ctx.token_env), False
+            return form.secret_reference.format(var=self.ctx.token_env, var_lower=self.ctx.token_env.lower()), False
         return "", False
 
     def credential_ok(self, value: str, file: FileInfo, wanted: str, is_token: bool) -> bool:
@@ -534,7 +536,7 @@ class _Planner:
 
     def soft_reference(self, file: FileInfo) -> str | None:
         form = self.family.forms.get(file.kind)
-        return form.secret_fallback.format(var=self.ctx.token_env) if form and form.secret_fallback else None
+        return form.secret_fallback.format(var=self.ctx.token_env, var_lower=self.ctx.token_env.lower()) if form and form.secret_fallback else None
 
     def token_followup(self) -> str:
         return f"{self.ctx.token_env}: set it to the MailPace API token where the app runs"

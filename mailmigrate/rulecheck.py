@@ -13,7 +13,9 @@ from mailmigrate.model import Mode
 from mailmigrate.rules import ANCHOR_ROLES, BASE_ROLES, CLIENTS, CONTAINERS, KINDS
 
 _MODE_NAMES = tuple(m.value for m in Mode)
-_FORM_FIELDS = ("keys", "prefixes", "markers", "secret_reference", "secret_fallback", "container", "needs_any")
+_FORM_FIELDS = (
+    "keys", "prefixes", "markers", "secret_reference", "secret_fallback", "container", "needs_any", "scopes", "where", "env",
+)
 
 _FAMILY_FIELDS = {
     "family", "empty_values", "title", "description", "priority", "defaults", "booleans", "encryption",
@@ -122,6 +124,17 @@ def validate_family(label: str, data: Any) -> list[str]:
         client = container.get("client") if isinstance(container, dict) else None
         if client is not None and client not in CLIENTS:
             err(f"{where}.container.client", f"unknown client (known: {', '.join(CLIENTS)})")
+        for list_field in ("scopes",):
+            if not _str_list(form.get(list_field, [])):
+                err(f"{where}.{list_field}", "must be a list of dotted paths (`*` for any one key)")
+        if not isinstance(form.get("where", {}), dict) or not all(isinstance(v, str) for v in form.get("where", {}).values()):
+            err(f"{where}.where", "must map a key to the pattern its value must match")
+        if not isinstance(form.get("env", False), bool):
+            err(f"{where}.env", "must be true or false")
+        if (form.get("scopes") or form.get("where") or form.get("env")) and kind in ("env", "python"):
+            err(where, "scopes, where and env are for structured files (yaml, ini, toml, json, properties)")
+        if form.get("env"):
+            continue  # its keys are the env forms' keys
         keys = form.get("keys")
         if not isinstance(keys, dict) or not keys:
             err(f"{where}.keys", "required: a mapping of key name to role")
@@ -143,8 +156,8 @@ def validate_family(label: str, data: Any) -> list[str]:
                 err(f"{where}.{list_field}", "must be a list of strings")
         for ref_field in ("secret_reference", "secret_fallback"):
             ref = form.get(ref_field)
-            if ref is not None and (not isinstance(ref, str) or "{var}" not in ref):
-                err(f"{where}.{ref_field}", "must be a string containing {var}")
+            if ref is not None and (not isinstance(ref, str) or ("{var}" not in ref and "{var_lower}" not in ref)):
+                err(f"{where}.{ref_field}", "must be a string containing {var} (or {var_lower})")
     return errors
 
 

@@ -26,7 +26,7 @@ from mailmigrate import __version__
 from mailmigrate.model import Mode
 
 SCHEMA_VERSION = 3
-KINDS = ("env", "python")  # formats a form may target; grows as format handlers are added
+KINDS = ("env", "python", "yaml", "ini", "toml", "json", "properties")  # formats a form may target
 CONTAINERS = ("variable", "path", "call", "url_call", "client")  # where a python form's keys live
 # Python clients located by code rather than by key names (formats/smtpclients.py): the
 # container value of a `client` form names one of these.
@@ -250,6 +250,12 @@ class Form:
     # the names messages use for each part: "login() user", "starttls()").
     container: Mapping[str, str] = field(default_factory=dict)
     needs_any: tuple[str, ...] = ()  # keys of which one must be present (SMTP_HOST alone is too common)
+    # Structured files (yaml, ini, toml, json, properties): where configurations sit (dotted
+    # patterns, `*` = any one key), a condition on sibling values, and whether the scope holds
+    # env variables matched with every family's env form (compose `environment:`).
+    scopes: tuple[str, ...] = ()
+    where: Mapping[str, str] = field(default_factory=dict)
+    env: bool = False
 
     def primary_key(self, role: str) -> str:
         for key, key_role in self.keys.items():
@@ -300,9 +306,11 @@ class Ruleset:
         compiles in microseconds where one alternative per key would cost more than the rest of
         a one-file run. Python: the exact setting and container names, case-sensitive, so that
         a source tree full of the word "mail" (Django's own) is not parsed file by file."""
-        if kind == "env":
+        if kind != "python":
             words = {"smtp", "mail"}
-            for family in self.for_kind(kind):
+            # Structured files: their scopes are named smtp/mail/email (spring.mail, [smtp],
+            # EmailSettings, smtp_options); relative keys such as `host` say nothing alone.
+            for family in self.for_kind(kind) if kind == "env" else ():
                 form = family.form(kind)
                 for key in (prefix + key for prefix in form.prefixes for key in form.keys):
                     if not any(word in key.lower() for word in ("smtp", "mail")):
@@ -325,7 +333,7 @@ class Ruleset:
         modules: 0.3 s against 2.3 s). First a handful of short needles every key contains
         (MAIL, SMTP, mail), then the exact words, only for the files that passed."""
         pattern = self.keyword_pattern(kind)
-        if kind == "env":
+        if kind != "python":
             return lambda data: pattern.search(data) is not None
         words = tuple(w for w in re.findall(rb"[A-Za-z_][A-Za-z0-9_]*", pattern.pattern) if w not in (b"b", b"B"))
         needles: set[bytes] = set()
@@ -495,13 +503,16 @@ def _compile(label: str, data: Mapping[str, Any]) -> Family:
     forms = {
         kind: Form(
             kind=kind,
-            keys=dict(form["keys"]),
+            keys=dict(form.get("keys", {})),
             prefixes=tuple(form.get("prefixes", [""])),
             markers=tuple(form.get("markers", [])),
             secret_reference=form.get("secret_reference"),
             secret_fallback=form.get("secret_fallback"),
             container=dict(form.get("container", {})),
             needs_any=tuple(form.get("needs_any", [])),
+            scopes=tuple(form.get("scopes", [])),
+            where=dict(form.get("where", {})),
+            env=bool(form.get("env", False)),
         )
         for kind, form in data["forms"].items()
     }

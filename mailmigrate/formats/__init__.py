@@ -60,6 +60,11 @@ class FormatHandler(Protocol):
 _REGISTRY: dict[str, str] = {
     "env": "mailmigrate.formats.env",
     "python": "mailmigrate.formats.python",
+    "yaml": "mailmigrate.formats.yamlfiles",
+    "ini": "mailmigrate.formats.ini",
+    "toml": "mailmigrate.formats.toml",
+    "json": "mailmigrate.formats.jsonfiles",
+    "properties": "mailmigrate.formats.properties",
 }
 _LOADED: dict[str, FormatHandler] = {}
 

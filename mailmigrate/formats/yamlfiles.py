@@ -1,0 +1,402 @@
+"""YAML files (Spring `application.yml`, Sentry `config.yml`, docker-compose, Helm values, GitHub
+workflows, Discourse `app.yml`, Symfony `mailer.yaml`): located with ruamel.yaml's composer, edited
+as text spans -- a file is never dumped again, so comments, quoting, key order, anchors and
+indentation all survive.
+
+Every scalar becomes a `Leaf` (its keys split on dots, so Spring's nested and flat spellings are
+one path); families match them in `structured.py`. What an edit could not change alone is
+reported instead of edited: a value shared through an anchor/alias, a block scalar, a multi-line
+flow scalar. Files under a Helm `templates/` folder are Go templates: reported (MM113), never
+edited. docker-compose's list form (`- SMTP_HOST=smtp.gmail.com`) is read as a mapping; the value
+is the text after `=` (quotes there are part of the value, as compose reads it).
+
+Commented-out settings (`# mail.port: 25`) are never uncommented, as in env files: a missing key
+is added after its configuration's last key, in the mapping's own indentation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mailmigrate.document import Document
+from mailmigrate.formats import Located
+from mailmigrate.formats.structured import Leaf, ScopeRef, configurations
+from mailmigrate.masking import SENSITIVE_KEY, url_credentials
+from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
+from mailmigrate.rules import Ruleset
+
+KIND = "yaml"
+OPAQUE = "opaque"
+_PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?:(?P<sep>:-|-|:)(?P<default>[^}]*))?\}")
+_GITHUB_SECRET = re.compile(r"\$\{\{\s*secrets\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_SYMFONY_ENV = re.compile(r"%env\((?:[a-z_]+:)*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\)%")
+_ENV_ITEM = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.]*)=")
+_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_./@${}+-][^#:\n\r]*")
+
+
+class YamlHandler:
+    kind = KIND
+
+    def locate(self, doc: Document, file: FileInfo, rules: Ruleset) -> Located:
+        located = Located()
+        if "templates" in file.path.parts[:-1] and "{{" in doc.text:
+            line = doc.text.count("\n", 0, doc.text.index("{{")) + 1
+            located.findings.append(Finding("MM113", file.display, line, 1, "a Helm template: its values are reported, never edited"))
+            return located
+        try:
+            documents = _Reader(doc).documents_leaves()
+        except _YamlError as exc:
+            located.findings.append(Finding("MM003", file.display, exc.line, 1, exc.message))
+            return located
+        leaves = [leaf for document in documents for leaf in document]
+        for leaf in leaves:
+            setting = leaf.setting
+            if SENSITIVE_KEY.search(setting.key) and setting.env_ref is None and setting.value:
+                located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
+            located.sensitive += url_credentials(setting.value)
+            if _is_secrets_yaml(file):  # Home Assistant's secrets.yaml: `!secret name` points here
+                located.definitions.append(setting)
+        # Each document of a multi-document file (`---`) is configured on its own.
+        for index, document in enumerate(documents):
+            located.configurations += configurations(document, KIND, file, rules, document=index)
+        return located
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def render_value(self, doc: Document, setting: Setting, value: str) -> Edit:
+        if setting.quote in (RAW, "code"):  # a placeholder's default; a reference such as !secret x
+            return Edit(setting.start, setting.end, value)
+        if setting.quote == "env-item":  # `- KEY=value` in a compose list: the rest of the item
+            return Edit(setting.start, setting.end, value)
+        if setting.quote == "'":
+            return Edit(setting.start, setting.end, value.replace("'", "''"))
+        if setting.quote == '"':
+            return Edit(setting.start, setting.end, _double(value))
+        lead = " " if setting.start == setting.end and doc.text[setting.start - 1:setting.start] == ":" else ""
+        return Edit(setting.start, setting.end, lead + _plain(value))
+
+    def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> list[Edit]:
+        scope = config.handler_data
+        assert isinstance(scope, ScopeRef)
+        reader = _Reader(doc)
+        if scope.env:
+            return [reader.add_env(scope.path, config, items)]
+        return [reader.add_keys(scope, config, items)]
+
+    def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
+        return []
+
+    def syntax_errors(self, text: str) -> list[str]:
+        try:
+            _Reader(Document(text=text, bom=False, digest="")).documents_leaves()
+        except _YamlError as exc:
+            return [exc.message]
+        return []
+
+
+HANDLER = YamlHandler()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+class _YamlError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class _Mapping:
+    """A block mapping met while reading: where one more key goes."""
+
+    path: tuple[str, ...]  # split on dots
+    document: int
+    node: object
+    indent: str  # the indentation of its keys
+    end: int  # offset just after its last entry's line
+    flat: bool  # its keys are written with dots (Sentry's `mail.host:`)
+    flow: bool
+
+
+class _Reader:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.text = doc.text
+        self.seen: dict[int, int] = {}  # id(node) -> times met: aliases share nodes
+        self.mappings: list[_Mapping] = []
+        self.document = 0  # the document being read
+
+    def documents(self) -> list[object]:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+        yaml = YAML(typ="safe", pure=True)
+        try:
+            return list(yaml.compose_all(self.text))
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else 1
+            raise _YamlError(line, f"YAML syntax error: {exc.problem or 'cannot parse'} (line {line})") from None
+        except YAMLError as exc:
+            raise _YamlError(1, f"YAML error: {type(exc).__name__}") from None
+        except RecursionError:
+            raise _YamlError(1, "YAML nested too deeply") from None
+
+    def documents_leaves(self) -> list[list[Leaf]]:
+        """The leaves of each document (`---` separates them; each is configured on its own)."""
+        documents = self.documents()
+        for node in documents:
+            self._count(node)
+        found: list[list[Leaf]] = []
+        for index, node in enumerate(documents):
+            self.document = index
+            found.append(list(self._walk(node, (), ())) if node is not None else [])
+        return found
+
+    def leaves(self) -> Iterator[Leaf]:
+        for document in self.documents_leaves():
+            yield from document
+
+    def _count(self, node: object, depth: int = 0) -> None:
+        if depth > 200:
+            raise _YamlError(1, "YAML nested too deeply")
+        key = id(node)
+        self.seen[key] = self.seen.get(key, 0) + 1
+        if self.seen[key] > 1:
+            return  # an alias: its content was counted once
+        value = getattr(node, "value", None)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):
+                    self._count(item[0], depth + 1)
+                    self._count(item[1], depth + 1)
+                else:
+                    self._count(item, depth + 1)
+
+    def _walk(self, node: object, path: tuple[str, ...], written: tuple[str, ...]) -> Iterator[Leaf]:
+        kind = type(node).__name__
+        if kind == "MappingNode":
+            entries = node.value  # type: ignore[attr-defined]
+            keys = [k for k, _ in entries]
+            self.mappings.append(self._mapping(node, path, keys))
+            for key_node, value_node in entries:
+                if type(key_node).__name__ != "ScalarNode":
+                    continue
+                key = str(key_node.value)
+                if key == "<<":
+                    continue  # merge keys: the merged values belong to their anchor
+                yield from self._walk(value_node, path + tuple(key.split(".")), written + (key,))
+        elif kind == "SequenceNode":
+            items = node.value  # type: ignore[attr-defined]
+            as_env = items and all(
+                type(i).__name__ == "ScalarNode" and _ENV_ITEM.match(str(i.value)) for i in items
+            )
+            for index, item in enumerate(items):
+                if as_env:
+                    leaf = self._env_item(item, path, written)
+                    if leaf is not None:
+                        yield leaf
+                else:
+                    yield from self._walk(item, path + (str(index),), written + (str(index),))
+        elif kind == "ScalarNode":
+            yield self._scalar(node, path, written)
+
+    def _mapping(self, node: object, path: tuple[str, ...], keys: list[object]) -> _Mapping:
+        start = node.start_mark.index  # type: ignore[attr-defined]
+        end = node.end_mark.index  # type: ignore[attr-defined]
+        flow = bool(getattr(node, "flow_style", False)) or self.text[start:start + 1] == "{"
+        if keys:
+            first = keys[0]
+            indent = self._column_text(first.start_mark.index)  # type: ignore[attr-defined]
+        else:
+            indent = ""
+        flat = any("." in str(getattr(k, "value", "")) for k in keys)
+        # After the line of its last value (a block mapping's own end mark points at the next
+        # token, which may be a line of the parent's).
+        return _Mapping(path, self.document, node, indent, _line_start_after(self.text, _content_end(node)), flat, flow)
+
+    def _column_text(self, offset: int) -> str:
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        head = self.text[line_start:offset]
+        return " " * len(head) if head.strip(" -") == "" else ""
+
+    def _scalar(self, node: object, path: tuple[str, ...], written: tuple[str, ...]) -> Leaf:
+        start = node.start_mark.index  # type: ignore[attr-defined]
+        end = node.end_mark.index  # type: ignore[attr-defined]
+        value = str(node.value)  # type: ignore[attr-defined]
+        style = getattr(node, "style", None)
+        tag = str(getattr(node, "tag", ""))
+        line, col = self.doc.line_col(start)
+        key = ".".join(written)
+        raw = self.text[start:end]
+        setting = Setting(key, "", value, start, end, line, col, quote="", outer=(start, end))
+        if self.seen.get(id(node), 0) > 1 or raw.startswith("&"):
+            setting.quote, setting.opaque = OPAQUE, "shared through a YAML anchor: an edit would change every alias"
+            return Leaf(path, setting)
+        if not tag.startswith("tag:yaml.org"):  # `!secret smtp_password`, `!ENV ${X}`
+            inner = raw.rsplit(None, 1)[-1] if raw.startswith("!") and " " in raw else raw
+            setting.start = end - len(inner)
+            if tag == "!secret":
+                setting.env_ref = value  # Home Assistant: defined in secrets.yaml
+                setting.quote = OPAQUE
+            else:
+                setting.quote, setting.opaque = OPAQUE, f"tagged {tag}"
+            return Leaf(path, setting)
+        if style in ("|", ">"):
+            setting.quote, setting.opaque = OPAQUE, "a block scalar"
+            return Leaf(path, setting)
+        if "\n" in raw:
+            setting.quote, setting.opaque = OPAQUE, "written over several lines"
+            return Leaf(path, setting)
+        if style in ("'", '"'):
+            setting.start, setting.end, setting.quote = start + 1, end - 1, style
+        if start == end:  # `password:` with nothing after it: the value goes after the colon
+            colon = self.text.rfind(":", 0, start)
+            setting.start = setting.end = colon + 1 if colon >= 0 else start
+            setting.outer = (setting.start, setting.end)
+        self._references(setting)
+        return Leaf(path, setting)
+
+    def _env_item(self, node: object, path: tuple[str, ...], written: tuple[str, ...]) -> Leaf | None:
+        """`- SMTP_HOST=smtp.gmail.com` in a compose `environment:` list."""
+        value = str(node.value)  # type: ignore[attr-defined]
+        match = _ENV_ITEM.match(value)
+        if match is None:
+            return None
+        start = node.start_mark.index  # type: ignore[attr-defined]
+        end = node.end_mark.index  # type: ignore[attr-defined]
+        style = getattr(node, "style", None)
+        raw = self.text[start:end]
+        inner_start = start + (1 if style in ("'", '"') else 0)
+        inner_end = end - (1 if style in ("'", '"') else 0)
+        key = match.group("key")
+        line, col = self.doc.line_col(start)
+        setting = Setting(".".join(written + (key,)), "", value[match.end():], inner_start + match.end(), inner_end,
+                          line, col, quote="env-item", outer=(inner_start + match.end(), inner_end))
+        if "\n" in raw or (style == '"' and "\\" in raw) or (style == "'" and "''" in raw):
+            setting.quote, setting.opaque = OPAQUE, "written in a form mailmigrate does not edit"
+        else:
+            self._references(setting)
+        return Leaf(path + (key,), setting)
+
+    def _references(self, setting: Setting) -> None:
+        """`${VAR}`, `${VAR:-default}` (compose), `${VAR:default}` (Spring), `${{ secrets.X }}`."""
+        written = _PLACEHOLDER.fullmatch(setting.value.strip())
+        if written is not None:
+            setting.env_ref = written.group("name")
+            setting.env_default = written.group("default")
+            found = _PLACEHOLDER.search(self.text, setting.start, setting.end)
+            if found is not None and found.group("default") is not None:
+                setting.default_span = (found.start("default"), found.end("default"))
+                setting.default_quote = RAW
+            return
+        pointer = _GITHUB_SECRET.fullmatch(setting.value.strip()) or _SYMFONY_ENV.fullmatch(setting.value.strip())
+        if pointer is not None:  # a repository secret, Symfony's %env(MAILER_DSN)%
+            setting.env_ref = pointer.group("name")
+
+    # -- additions ---------------------------------------------------------------------------
+
+    def add_keys(self, scope: ScopeRef, config: Configuration, items: list[tuple[str, str]]) -> Edit:
+        """New keys below the scope's mapping: nested under the deepest mapping that already
+        exists on each key's path, or flat (`mail.use-tls:`) where the mapping writes them so."""
+        list(self.leaves())
+        path = scope.path
+        nl = self.doc.newline
+        step = _indent_step(self.text) or "  "
+        holders: dict[int, tuple[_Mapping, dict[str, object]]] = {}  # by holder: a tree of new keys
+        for key, value in items:
+            target = path + tuple(key.split("."))
+            holder = max(
+                (m for m in self.mappings if m.document == scope.document and target[: len(m.path)] == m.path and not m.flow),
+                key=lambda m: len(m.path), default=None,
+            )
+            if holder is None:
+                raise ValueError(f"no mapping to add {key} to")
+            rest = target[len(holder.path):]
+            tree = holders.setdefault(id(holder), (holder, {}))[1]
+            if holder.flat:
+                tree[".".join(rest)] = value
+                continue
+            for part in rest[:-1]:
+                branch = tree.setdefault(part, {})
+                assert isinstance(branch, dict)
+                tree = branch
+            tree[rest[-1]] = value
+        edits = [(holder.end, _render_tree(tree, holder.indent, step, nl)) for holder, tree in holders.values()]
+        if len({at for at, _ in edits}) != 1:
+            raise ValueError("additions in several places")
+        at = edits[0][0]
+        lead = "" if at == 0 or self.text[at - 1] == "\n" else nl
+        return Edit(at, at, lead + "".join(text for _, text in edits))
+
+    def add_env(self, path: tuple[str, ...], config: Configuration, items: list[tuple[str, str]]) -> Edit:
+        """New variables in a compose `environment:` mapping or list, after the last one."""
+        last = max(config.settings.values(), key=lambda s: s.end)
+        line_start = self.text.rfind("\n", 0, last.start) + 1
+        head = self.text[line_start:last.start]
+        nl = self.doc.newline
+        at = _line_start_after(self.text, last.end)
+        lead = "" if self.text[at - 1:at] == "\n" else nl
+        indent = head[: len(head) - len(head.lstrip(" "))]
+        if head.lstrip().startswith("-"):
+            quote = '"' if '"' in head else ""
+            body = "".join(f"{indent}- {quote}{key}={value}{quote}{nl}" for key, value in items)
+        else:
+            body = "".join(f"{indent}{key}: {_plain(value)}{nl}" for key, value in items)
+        return Edit(at, at, lead + body)
+
+
+def _render_tree(tree: dict[str, object], indent: str, step: str, nl: str) -> str:
+    """Nested new keys as block mappings: `properties:` / `  mail:` / ... / `enable: true`."""
+    out = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.append(f"{indent}{key}:{nl}" + _render_tree(value, indent + step, step, nl))
+        else:
+            out.append(f"{indent}{key}: {_plain(str(value))}{nl}")
+    return "".join(out)
+
+
+def _content_end(node: object) -> int:
+    """Where a node's last value ends (for a block mapping: its last scalar, not the next token)."""
+    value = getattr(node, "value", None)
+    if isinstance(value, list) and value:
+        last = value[-1]
+        return _content_end(last[1] if isinstance(last, tuple) else last)
+    return int(node.end_mark.index)  # type: ignore[attr-defined]
+
+
+def _line_start_after(text: str, offset: int) -> int:
+    """The start of the line after the one holding offset-1 (the end of an entry)."""
+    if offset > 0 and text[offset - 1] == "\n":
+        return offset
+    index = text.find("\n", offset)
+    return len(text) if index < 0 else index + 1
+
+
+def _indent_step(text: str) -> str:
+    for match in re.finditer(r"^( +)\S", text, re.MULTILINE):
+        return match.group(1)
+    return ""
+
+
+def _plain(value: str) -> str:
+    """A value as a plain scalar when YAML reads it back as the same string, else double-quoted."""
+    if value and _PLAIN_SAFE.fullmatch(value) and value.strip() == value and not value.startswith(("-", "{", "!", "&", "*")):
+        return value
+    if value.startswith("!secret "):  # a Home Assistant reference is a tag, not text
+        return value
+    return '"' + _double(value) + '"'
+
+
+def _double(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _is_secrets_yaml(file: FileInfo) -> bool:
+    return file.path.name in ("secrets.yaml", "secrets.yml")

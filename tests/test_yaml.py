@@ -1,0 +1,199 @@
+"""YAML configurations (issue 5): Spring, Sentry, docker-compose, Mastodon's Helm values, GitHub
+workflows, Discourse, Symfony, Home Assistant. No-op cases first, then rewrites; after each
+rewrite the new text is loaded by a standard YAML loader and every value outside the SMTP keys
+must equal the old one, and a second run must change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import TOKEN, assert_migrates, assert_noop, make_repo, run_file
+from ruamel.yaml import YAML
+
+from mailmigrate.engine import RunOptions, analyse
+from mailmigrate.rules import load_ruleset
+
+
+def _flat(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}.{index}")
+        else:
+            out[path] = value
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.constructor.add_constructor("!secret", lambda loader, node: f"!secret {node.value}")
+    for index, document in enumerate(yaml.load_all(text)):
+        walk(document, f"#{index}")
+    return out
+
+
+def _assert_only_smtp_changed(before: str, after: str, smtp_keys: set[str]) -> None:
+    old, new = _flat(before), _flat(after)
+    changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    assert all(any(k.endswith(s) for s in smtp_keys) for k in changed), sorted(changed)
+
+
+NOOPS = {
+    "compose-mailpit": (
+        "docker-compose.yml",
+        "services:\n  app:\n    environment:\n      EMAIL_HOST: mailpit\n      EMAIL_PORT: 1025\n  mailpit:\n    image: axllent/mailpit\n",
+    ),
+    "compose-already-mailpace": (
+        "compose.yaml",
+        "services:\n  vw:\n    environment:\n      SMTP_HOST: smtp.mailpace.com\n      SMTP_PORT: 587\n      SMTP_SECURITY: starttls\n"
+        "      SMTP_USERNAME: ${MAILPACE_API_TOKEN}\n      SMTP_PASSWORD: ${MAILPACE_API_TOKEN}\n",
+    ),
+    "spring-without-mail": "application.yml",
+    "ha-other-platform": (
+        "configuration.yaml",
+        "notify:\n  - platform: pushbullet\n    name: pb\n    api_key: !secret pb_key\n",
+    ),
+    "workflow-other-action": (
+        "ci.yml",
+        "jobs:\n  a:\n    steps:\n      - uses: some/other-mail-action@v1\n        with:\n          server_address: smtp.gmail.com\n",
+    ),
+    "helm-template-is-reported": (
+        "templates/configmap.yaml",
+        "data:\n  SMTP_SERVER: {{ .Values.mastodon.smtp.server | quote }}\n",
+    ),
+    "a-yaml-that-only-mentions-mail": ("mkdocs.yml", "site_name: Mail docs\nnav:\n  - SMTP: smtp.md\n"),
+}
+NOOPS["spring-without-mail"] = ("application.yml", "spring:\n  datasource:\n    url: jdbc:postgresql://db/app\n    password: dbpw\nserver:\n  port: 8080\n")
+
+
+@pytest.mark.parametrize(("name", "before"), list(NOOPS.values()), ids=list(NOOPS))
+def test_left_alone(tmp_path: Path, name: str, before: str) -> None:
+    (tmp_path / "templates").mkdir()
+    result = assert_noop(tmp_path, before, name=name, secrets_file=False)
+    assert not [f for f in result.findings if f.fixable]
+
+
+FIXES = {
+    "compose-mapping-and-list-forms": (
+        "docker-compose.yml",
+        "services:\n  vaultwarden:\n    environment:\n      SMTP_HOST: smtp.gmail.com  # Gmail\n      SMTP_PORT: 587\n"
+        "      SMTP_SECURITY: starttls\n      SMTP_USERNAME: me@gmail.com\n      SMTP_PASSWORD: \"app-pw\"\n"
+        "  outline:\n    environment:\n      - SMTP_HOST=smtp.sendgrid.net\n      - SMTP_PORT=465\n      - SMTP_USERNAME=apikey\n"
+        "      - \"SMTP_PASSWORD=SG.x\"\n      - SMTP_FROM_EMAIL=wiki@example.com\n  db:\n    environment:\n      POSTGRES_PASSWORD: dbpw\n",
+        "services:\n  vaultwarden:\n    environment:\n      SMTP_HOST: smtp.mailpace.com  # Gmail\n      SMTP_PORT: 587\n"
+        "      SMTP_SECURITY: starttls\n      SMTP_USERNAME: ${MAILPACE_API_TOKEN}\n      SMTP_PASSWORD: ${MAILPACE_API_TOKEN}\n"
+        "  outline:\n    environment:\n      - SMTP_HOST=smtp.mailpace.com\n      - SMTP_PORT=465\n      - SMTP_USERNAME=${MAILPACE_API_TOKEN}\n"
+        "      - \"SMTP_PASSWORD=${MAILPACE_API_TOKEN}\"\n      - SMTP_FROM_EMAIL=wiki@example.com\n  db:\n    environment:\n      POSTGRES_PASSWORD: dbpw\n",
+        {"SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "environment.0", "environment.2", "environment.3"},
+    ),
+    "sentry-flat-keys": (
+        "config.yml",
+        "mail.backend: 'smtp'  # Use dummy to disable\nmail.host: 'smtp.gmail.com'\nmail.port: 587\nmail.username: 'sentry@example.com'\n"
+        "mail.password: 'hunter2'\nmail.use-tls: false\n# mail.use-ssl: false\nmail.from: 'sentry@example.com'\nsystem.secret-key: 'x'\n",
+        "mail.backend: 'smtp'  # Use dummy to disable\nmail.host: 'smtp.mailpace.com'\nmail.port: 587\nmail.username: ''\n"
+        "mail.password: ''\nmail.use-tls: true\n# mail.use-ssl: false\nmail.from: 'sentry@example.com'\nsystem.secret-key: 'x'\n",
+        {"mail.host", "mail.username", "mail.password", "mail.use-tls"},
+    ),
+    "sentry-missing-tls-flag-added-flat": (
+        "config.yml",
+        "mail.host: smtp.gmail.com\nmail.port: 587\n",
+        "mail.host: smtp.mailpace.com\nmail.port: 587\nmail.use-tls: true\n",
+        {"mail.host", "mail.use-tls"},
+    ),
+    "mastodon-helm-main-and-bulk": (
+        "values.yaml",
+        "mastodon:\n  smtp:\n    auth_method: plain\n    enable_starttls: 'auto'\n    port: 587\n    server: smtp.mailgun.org\n    tls: false\n"
+        "    login: postmaster@mg.example.com\n    password:\n    bulk:\n      enabled: true\n      server: smtp.sendgrid.net\n"
+        "      port: 465\n      tls: true\n",
+        "mastodon:\n  smtp:\n    auth_method: plain\n    enable_starttls: 'auto'\n    port: 587\n    server: smtp.mailpace.com\n    tls: false\n"
+        "    login: \"\"\n    password:\n    bulk:\n      enabled: true\n      server: smtp.mailpace.com\n"
+        "      port: 465\n      tls: true\n      enable_starttls: never\n",
+        {"server", "login", "enable_starttls"},
+    ),
+    "workflow-send-mail": (
+        "notify.yml",
+        "jobs:\n  mail:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+        "      - uses: dawidd6/action-send-mail@v3\n        with:\n          server_address: smtp.gmail.com\n          server_port: 587\n"
+        "          username: ci@example.com\n          password: ${{secrets.MAIL_PASSWORD}}\n          to: team@example.com\n",
+        "jobs:\n  mail:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+        "      - uses: dawidd6/action-send-mail@v3\n        with:\n          server_address: smtp.mailpace.com\n          server_port: 587\n"
+        "          username: ${{ secrets.MAILPACE_API_TOKEN }}\n          password: ${{secrets.MAIL_PASSWORD}}\n          to: team@example.com\n",
+        {"server_address", "username"},
+    ),
+    "home-assistant-secret": (
+        "configuration.yaml",
+        "notify:\n  - name: mail\n    platform: smtp\n    server: smtp.gmail.com\n    port: 465\n    encryption: tls\n"
+        "    username: john@gmail.com\n    password: hunter2\n    sender: john@gmail.com\n    recipient:\n      - james@gmail.com\n",
+        "notify:\n  - name: mail\n    platform: smtp\n    server: smtp.mailpace.com\n    port: 465\n    encryption: tls\n"
+        "    username: !secret mailpace_api_token\n    password: !secret mailpace_api_token\n    sender: john@gmail.com\n    recipient:\n      - james@gmail.com\n",
+        {"server", "username", "password"},
+    ),
+    "symfony-dsn": (
+        "mailer.yaml",
+        "framework:\n    mailer:\n        dsn: 'smtp://apikey:SG.key@smtp.sendgrid.net:587'\n",
+        "framework:\n    mailer:\n        dsn: 'smtp://smtp.mailpace.com:587'\n",
+        {"dsn"},
+    ),
+    "crlf-compose": (
+        "docker-compose.yml",
+        "services:\r\n  app:\r\n    environment:\r\n      EMAIL_HOST: smtp.gmail.com\r\n      EMAIL_PORT: 587\r\n      EMAIL_USE_TLS: 'True'\r\n",
+        "services:\r\n  app:\r\n    environment:\r\n      EMAIL_HOST: smtp.mailpace.com\r\n      EMAIL_PORT: 587\r\n      EMAIL_USE_TLS: 'True'\r\n"
+        "      EMAIL_HOST_USER: ${MAILPACE_API_TOKEN}\r\n      EMAIL_HOST_PASSWORD: ${MAILPACE_API_TOKEN}\r\n",
+        {"EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD"},
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "before", "after", "smtp_keys"), list(FIXES.values()), ids=list(FIXES))
+def test_rewritten(tmp_path: Path, name: str, before: str, after: str, smtp_keys: set[str]) -> None:
+    assert_migrates(tmp_path, before, after, name=name, secrets_file=False)
+    _assert_only_smtp_changed(before, after, smtp_keys)
+
+
+def test_compose_values_from_the_env_file_beside_it(tmp_path: Path) -> None:
+    """`${SMTP_HOST}` in compose is edited where .env defines it; the ignored .env gets the token."""
+    compose = (
+        "services:\n  outline:\n    environment:\n      - SMTP_HOST=${SMTP_HOST}\n      - SMTP_PORT=465\n"
+        "      - SMTP_USERNAME=${SMTP_USERNAME}\n      - SMTP_PASSWORD=${SMTP_PASSWORD}\n      - SMTP_FROM_EMAIL=wiki@example.com\n"
+    )
+    repo = make_repo(tmp_path / "r", {"docker-compose.yml": compose, ".gitignore": ".env\n"},
+                     {".env": "SMTP_HOST=smtp.sendgrid.net\nSMTP_USERNAME=apikey\nSMTP_PASSWORD=SG.secret\n"})
+    result = analyse([repo], load_ruleset(), RunOptions(token=TOKEN), repo)
+    changed = {o.file.path.name: o.new_text for o in result.files if o.new_text is not None}
+    assert changed == {".env": f"SMTP_HOST=smtp.mailpace.com\nSMTP_USERNAME={TOKEN}\nSMTP_PASSWORD={TOKEN}\n"}
+
+
+REPORTS = {
+    "anchor-shared-value": (
+        "docker-compose.yml",
+        "x-mail: &mail smtp.gmail.com\nservices:\n  a:\n    environment:\n      EMAIL_HOST: *mail\n      EMAIL_PORT: 587\n",
+        "MM115", "shared through a YAML anchor",
+    ),
+    "block-scalar-host": (
+        "docker-compose.yml",
+        "services:\n  a:\n    environment:\n      EMAIL_HOST: |\n        smtp.gmail.com\n      EMAIL_PORT: 587\n",
+        "MM115", "a block scalar",
+    ),
+    "syntax-error": ("docker-compose.yml", "services:\n  smtp: [\n    b\n", "MM003", "YAML syntax error"),
+}
+
+
+@pytest.mark.parametrize(("name", "before", "code", "words"), list(REPORTS.values()), ids=list(REPORTS))
+def test_reported_not_edited(tmp_path: Path, name: str, before: str, code: str, words: str) -> None:
+    new, result = run_file(tmp_path, before, name=name, secrets_file=False)
+    assert new == before
+    assert any(f.code == code and words in f.message for f in result.findings), [(f.code, f.message) for f in result.findings]
+
+
+def test_multi_document_yaml_has_a_configuration_per_document(tmp_path: Path) -> None:
+    text = (
+        "services:\n  a:\n    environment:\n      EMAIL_HOST: smtp.gmail.com\n      EMAIL_PORT: 587\n      EMAIL_USE_TLS: 'True'\n---\n"
+        "services:\n  a:\n    environment:\n      EMAIL_HOST: localhost\n      EMAIL_PORT: 1025\n"
+    )
+    new, result = run_file(tmp_path, text, name="compose.yaml", secrets_file=False)
+    assert [p.status.value for p in result.plans] == ["migrate", "local"]
+    assert new.count("smtp.mailpace.com") == 1 and "localhost" in new
