@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailmigrate.filekinds import kind_of, kind_of_path
+from mailmigrate.filekinds import holds_secrets, kind_of, kind_of_path
 from mailmigrate.model import FileInfo
 
 SKIP_DIRS = frozenset({
@@ -144,7 +144,7 @@ def _git_view(root: Path, under: Path) -> _GitView:
     ignored_env: set[str] = set()
     for entry in filter(None, ignored.split("\0")):
         if not entry.endswith("/"):
-            if kind_of_path(entry) == "env":
+            if holds_secrets(entry):
                 ignored_env.add(entry)
         elif entry.rstrip("/").rsplit("/", 1)[-1] not in SKIP_DIRS:
             # An ignored folder (`secrets/`) is listed whole: look inside it for env files.
@@ -157,7 +157,7 @@ def _env_files_under(root: Path, folder: str) -> Iterator[str]:
         dirs[:] = [d for d in dirs if _walkable(here, d)]
         for name in files:
             rel = Path(here, name).relative_to(root).as_posix()
-            if kind_of_path(rel) == "env":
+            if holds_secrets(rel):
                 yield rel
 
 

@@ -152,7 +152,7 @@ def _read(info: FileInfo, mentions_keys: Callable[[bytes], bool], findings: list
     # checked first so a binary file with a config name is reported, not silently passed.
     # Env files are always parsed: one holding only `POSTMARK_TOKEN=...` is where a
     # `${POSTMARK_TOKEN}` elsewhere gets its value.
-    if b"\0" not in data and info.kind != "env" and not mentions_keys(data):
+    if b"\0" not in data and info.kind != "env" and not info.is_secrets_file and not mentions_keys(data):
         return None
     try:
         return decode(data)

@@ -41,6 +41,8 @@ def is_json_config_name(name: str) -> bool:
     if not lowered.endswith(".json") or lowered.endswith((".lock.json", "-lock.json", ".min.json")):
         return False
     stem = lowered[: -len(".json")]
+    if stem.startswith(("tsconfig", "jsconfig")):
+        return False  # JSON with comments, for the TypeScript compiler
     return stem.startswith(("config", "settings", "appsettings")) or stem.endswith(("config", "settings"))
 
 
@@ -76,6 +78,18 @@ def kind_of_path(path: str) -> str | None:
     `.envs/.production/.django`, names without ".env" that only their folder gives away."""
     name = path.rsplit("/", 1)[-1]
     kind = kind_of(name)
+    if kind == "json" and (path.startswith(".vscode/") or "/.vscode/" in path):
+        return None  # editor settings: JSON with comments, never SMTP configuration
     if kind is None and (path.startswith(".envs/") or "/.envs/" in path) and not name.lower().endswith(_NOT_ENV_SUFFIXES):
         return "env"
     return kind
+
+
+SECRETS_YAML = ("secrets.yaml", "secrets.yml")  # Home Assistant's: `!secret name` values live there
+
+
+def holds_secrets(path: str) -> bool:
+    """A file where secrets live when git ignores it: an env file, or Home Assistant's
+    secrets.yaml. Discovery lists these even when ignored; they are parsed without the keyword
+    pass (a secrets file may hold only `gmx_password: ...`)."""
+    return kind_of_path(path) == "env" or path.rsplit("/", 1)[-1].lower() in SECRETS_YAML

@@ -360,6 +360,11 @@ class _Planner:
                 self.blocked |= not self.set_value("hostport", wanted)
                 if port != target_port:
                     self.port_finding(self.config.settings["hostport"], port, target_port)
+            # Gitea 1.18+ reads SMTP_ADDR/SMTP_PORT before the old HOST = host:port: both move.
+            if "host" in self.config.settings and self.value("host") != providers.MAILPACE_HOST:
+                self.blocked |= not self.set_value("host", providers.MAILPACE_HOST)
+            if "port" in self.config.settings and self.value("port") != str(target_port):
+                self.blocked |= not self.set_value("port", str(target_port))
             return
         elif not providers.is_mailpace(host) or host != host.strip():
             self.blocked |= not self.set_value("host", providers.MAILPACE_HOST)
@@ -516,7 +521,7 @@ class _Planner:
             self.deployment_credentials.append(f"{setting.key} ({file.display})")
         if wanted and not is_token:
             # A reference is code, not a value: it replaces the whole literal (quotes included).
-            if setting.outer is None:
+            if setting.outer is None or current == wanted:
                 return
             self.followup(self.token_followup())
             if setting.is_default or self.config.soft_credentials:
@@ -539,6 +544,9 @@ class _Planner:
         return form.secret_fallback.format(var=self.ctx.token_env, var_lower=self.ctx.token_env.lower()) if form and form.secret_fallback else None
 
     def token_followup(self) -> str:
+        form = self.family.forms.get(self.config.kind)
+        if form is not None and form.secret_note:  # `!secret mailpace_api_token` lives in secrets.yaml
+            return form.secret_note.format(var=self.ctx.token_env, var_lower=self.ctx.token_env.lower())
         return f"{self.ctx.token_env}: set it to the MailPace API token where the app runs"
 
     def finding_at(self, file: FileInfo, code: str, setting: Setting, message: str) -> None:

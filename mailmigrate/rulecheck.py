@@ -14,7 +14,8 @@ from mailmigrate.rules import ANCHOR_ROLES, BASE_ROLES, CLIENTS, CONTAINERS, KIN
 
 _MODE_NAMES = tuple(m.value for m in Mode)
 _FORM_FIELDS = (
-    "keys", "prefixes", "markers", "secret_reference", "secret_fallback", "container", "needs_any", "scopes", "where", "env",
+    "keys", "prefixes", "markers", "secret_reference", "secret_fallback", "secret_note", "container", "needs_any",
+    "scopes", "where", "env",
 )
 
 _FAMILY_FIELDS = {

@@ -243,6 +243,9 @@ class Form:
     # The same reference where the variable may be unset without breaking the app (a value the
     # tool adds, a lookup's default): os.environ.get("{var}", "") rather than a KeyError.
     secret_fallback: str | None = None
+    # What a person must do for the reference to work, when it is not "set the variable"
+    # (Home Assistant: add `mailpace_api_token:` to secrets.yaml).
+    secret_note: str | None = None
     # Python: where the keys live when not as assignments / config keys. One of
     # {"variable": "EMAIL"} (a dict assigned to EMAIL), {"path": "MAILERS.*.OPTIONS"} (nested
     # dicts), {"call": "EmailBackend get_connection"} (keyword arguments), {"url_call": ...},
@@ -289,6 +292,15 @@ class Family:
 
     def form(self, kind: str) -> Form:
         return self.forms[kind]
+
+    def is_anchor(self, role: str, value: str) -> bool:
+        """Does a key with this role and value make a configuration? A host or URL does, and so
+        does a provider preset that stands for the host (`SMTP_SERVICE=SendGrid`,
+        `MAIL_MAILER=mailgun`, Ghost's `"service": "Mailgun"`)."""
+        if role in ANCHOR_ROLES:
+            return True
+        switch = self.switches.get(role)
+        return switch is not None and switch.anchor and switch.is_ok(value) is False and not switch.is_inactive(value)
 
 
 @dataclass(frozen=True)
@@ -508,6 +520,7 @@ def _compile(label: str, data: Mapping[str, Any]) -> Family:
             markers=tuple(form.get("markers", [])),
             secret_reference=form.get("secret_reference"),
             secret_fallback=form.get("secret_fallback"),
+            secret_note=form.get("secret_note"),
             container=dict(form.get("container", {})),
             needs_any=tuple(form.get("needs_any", [])),
             scopes=tuple(form.get("scopes", [])),

@@ -13,6 +13,7 @@ from helpers import TOKEN, assert_migrates, assert_noop, make_repo, run_file
 from ruamel.yaml import YAML
 
 from mailmigrate.engine import RunOptions, analyse
+from mailmigrate.model import Mode
 from mailmigrate.rules import load_ruleset
 
 
@@ -197,3 +198,58 @@ def test_multi_document_yaml_has_a_configuration_per_document(tmp_path: Path) ->
     new, result = run_file(tmp_path, text, name="compose.yaml", secrets_file=False)
     assert [p.status.value for p in result.plans] == ["migrate", "local"]
     assert new.count("smtp.mailpace.com") == 1 and "localhost" in new
+
+
+def test_home_assistant_secrets_yaml_receives_the_token(tmp_path: Path) -> None:
+    """`password: !secret gmail_password` is followed to the ignored secrets.yaml (found although
+    git ignores it, read although it names no SMTP word), which gets the token itself."""
+    config = (
+        "notify:\n  - name: mail\n    platform: smtp\n    server: smtp.gmail.com\n    port: 587\n"
+        "    username: !secret gmail_user\n    password: !secret gmail_password\n    sender: me@example.com\n"
+    )
+    repo = make_repo(tmp_path / "r", {"configuration.yaml": config, ".gitignore": "secrets.yaml\n"},
+                     {"secrets.yaml": "gmail_user: me@gmail.com\ngmail_password: \"app-pw\"\nlatitude: 52.1\n"})
+    result = analyse([repo], load_ruleset(), RunOptions(token=TOKEN), repo)
+    changed = {o.file.path.name: o.new_text for o in result.files if o.new_text is not None}
+    assert changed["secrets.yaml"] == f"gmail_user: {TOKEN}\ngmail_password: \"{TOKEN}\"\nlatitude: 52.1\n"
+    assert "server: smtp.mailpace.com" in changed["configuration.yaml"]
+    assert "!secret gmail_password" in changed["configuration.yaml"]
+
+
+SPRING_CASES = {
+    "placeholder-defaults-and-nested-additions": (
+        "spring:\n  mail:\n    host: ${MAIL_HOST:smtp.sendgrid.net}\n    port: ${MAIL_PORT:587}\n    username: ${MAIL_USERNAME:apikey}\n"
+        "    password: ${MAIL_PASSWORD}\n  datasource:\n    password: ${DB_PASSWORD:postgres}\n",
+        "spring:\n  mail:\n    host: ${MAIL_HOST:smtp.mailpace.com}\n    port: ${MAIL_PORT:587}\n    username: ${MAIL_USERNAME:${MAILPACE_API_TOKEN}}\n"
+        "    password: ${MAIL_PASSWORD}\n    properties:\n      mail:\n        smtp:\n          starttls:\n            enable: true\n"
+        "          auth: true\n  datasource:\n    password: ${DB_PASSWORD:postgres}\n",
+    ),
+    "flat-keys-stay-flat": (
+        "spring.mail.host: smtp.sendgrid.net\nspring.mail.port: 465\nspring.mail.username: apikey\nspring.mail.password: SG.key\n"
+        "spring.mail.properties.mail.smtp.ssl.enable: true\n",
+        "spring.mail.host: smtp.mailpace.com\nspring.mail.port: 465\nspring.mail.username: ${MAILPACE_API_TOKEN}\n"
+        "spring.mail.password: ${MAILPACE_API_TOKEN}\nspring.mail.properties.mail.smtp.ssl.enable: true\n"
+        "spring.mail.properties.mail.smtp.auth: true\n",
+    ),
+    "bracketed-map-keys": (
+        "spring:\n  mail:\n    host: email-smtp.eu-west-1.amazonaws.com\n    port: 2587\n    username: ${SES_USER}\n    password: ${SES_PASS}\n"
+        "    properties:\n      \"[mail.smtp.auth]\": true\n      \"[mail.smtp.starttls.enable]\": true\n",
+        "spring:\n  mail:\n    host: smtp.mailpace.com\n    port: 587\n    username: ${SES_USER}\n    password: ${SES_PASS}\n"
+        "    properties:\n      \"[mail.smtp.auth]\": true\n      \"[mail.smtp.starttls.enable]\": true\n",
+    ),
+}
+
+
+@pytest.mark.parametrize(("before", "after"), list(SPRING_CASES.values()), ids=list(SPRING_CASES))
+def test_spring_application_yml(tmp_path: Path, before: str, after: str) -> None:
+    assert_migrates(tmp_path, before, after, name="application.yml", secrets_file=False)
+
+
+def test_vaultwarden_legacy_keys_keep_implicit_tls(tmp_path: Path) -> None:
+    before = (
+        "services:\n  vw:\n    environment:\n      - SMTP_HOST=smtp.mailgun.org\n      - SMTP_PORT=465\n      - SMTP_SSL=true\n"
+        "      - SMTP_EXPLICIT_TLS=true\n      - SMTP_USERNAME=${SMTP_USERNAME}\n      - SMTP_PASSWORD=${SMTP_PASSWORD}\n"
+    )
+    new, result = run_file(tmp_path, before, name="docker-compose.yml", secrets_file=False)
+    assert [p.target for p in result.plans] == [(465, Mode.IMPLICIT)]
+    assert "SMTP_PORT=465" in new and "SMTP_HOST=smtp.mailpace.com" in new

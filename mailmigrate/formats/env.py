@@ -18,7 +18,7 @@ from mailmigrate.document import Document
 from mailmigrate.formats import Located
 from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
-from mailmigrate.rules import ANCHOR_ROLES, Family, Ruleset
+from mailmigrate.rules import Family, Ruleset
 
 KIND = "env"
 
@@ -146,7 +146,7 @@ class EnvHandler:
                     if role == "url":
                         candidates.append(_Candidate(family, prefix, {key: role}, 1, order))
                 rest = {k: r for k, r in matched.items() if r != "url"}
-                if any(_is_anchor(family, r, settings[k].value) for k, r in rest.items()):
+                if any(family.is_anchor(r, settings[k].value) for k, r in rest.items()):
                     markers = sum(prefix + m in settings for m in form.markers)
                     candidates.append(_Candidate(family, prefix, rest, len(rest) + markers, order))
         # Most keys (and identifying markers) first: SMTP_SECURITY makes a Vaultwarden file,
@@ -157,7 +157,7 @@ class EnvHandler:
         for candidate in candidates:
             # The anchor (host, URL, preset) belongs to one configuration; the other keys may be
             # shared by two apps reading one env file (Mastodon and Outline both read SMTP_PORT).
-            anchors = {k for k, r in candidate.keys.items() if _is_anchor(candidate.family, r, settings[k].value)}
+            anchors = {k for k, r in candidate.keys.items() if candidate.family.is_anchor(r, settings[k].value)}
             if not anchors - anchors_taken:
                 continue
             anchors_taken |= anchors
@@ -227,15 +227,6 @@ class EnvHandler:
             for binding in parse_stream(io.StringIO(text, newline=""))
             if binding.error
         ]
-
-
-def _is_anchor(family: Family, role: str, value: str) -> bool:
-    """Keys that make a configuration: a host or URL, or a provider preset (`SMTP_SERVICE=SendGrid`,
-    `MAIL_MAILER=mailgun`) that replaces the host."""
-    if role in ANCHOR_ROLES:
-        return True
-    switch = family.switches.get(role)
-    return switch is not None and switch.anchor and switch.is_ok(value) is False and not switch.is_inactive(value)
 
 
 def _line_end(text: str, offset: int) -> int:

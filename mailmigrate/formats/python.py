@@ -226,10 +226,8 @@ def _is_anchor(family: Family, role: str, module: Module, value: ast.expr) -> bo
     if role in ANCHOR_ROLES:
         return True
     switch = family.switches.get(role)
-    if switch is None or not switch.anchor:
-        return False
-    text = module.setting("", role, value).value
-    return switch.is_ok(text) is False and not switch.is_inactive(text)
+    # Only a preset switch's value is worth reading (and reading an expression costs).
+    return switch is not None and switch.anchor and family.is_anchor(role, module.setting("", role, value).value)
 
 
 def _statement_place(module: Module, scope: Scope, matched: dict[str, str]) -> Place:

@@ -16,11 +16,11 @@ every family's env form.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from mailmigrate.model import Configuration, FileInfo, Setting
-from mailmigrate.rules import ANCHOR_ROLES, Family, Form, Ruleset
+from mailmigrate.rules import Family, Form, Ruleset
 
 
 @dataclass
@@ -76,7 +76,7 @@ def configurations(
                     candidates += _env_candidates(by_path, base, path, rules, form)
                     continue
                 matched = {key: role for key, role in form.keys.items() if norm(_join(base, key)) in by_path}
-                if matched and any(role in ANCHOR_ROLES for role in matched.values()) and _where(form, by_path, base):
+                if any(family.is_anchor(role, by_path[norm(_join(base, key))].setting.value) for key, role in matched.items()) and _where(form, by_path, base, norm):
                     candidates.append(_Candidate(len(matched), family.priority, -order, family, path, matched))
     candidates.sort(key=lambda c: (-c.score, -c.priority, -c.order))
     taken: set[str] = set()
@@ -84,7 +84,7 @@ def configurations(
     for candidate in candidates:
         base = norm(dotted(candidate.path))
         full = {norm(_join(base, key)): role for key, role in candidate.keys.items()}
-        anchors = {key for key, role in full.items() if role in ANCHOR_ROLES}
+        anchors = {key for key, role in full.items() if candidate.family.is_anchor(role, by_path[key].setting.value)}
         if anchors & taken:
             continue
         taken |= anchors
@@ -119,7 +119,7 @@ def _env_candidates(
                 if role == "url":
                     found.append(_Candidate(1, family.priority, -order, family, path, {key: role}, prefix, container))
             rest = {k: r for k, r in present.items() if r != "url"}
-            if any(r in ANCHOR_ROLES for r in rest.values()):
+            if any(family.is_anchor(r, by_path[_join(base, k)].setting.value) for k, r in rest.items()):
                 # Identifying keys count too: SMTP_FROM_EMAIL makes an Outline block, not Nodemailer.
                 markers = sum(prefix + m in names for m in form.markers)
                 found.append(_Candidate(len(rest) + markers, family.priority, -order, family, path, rest, prefix, container))
@@ -146,10 +146,10 @@ def _join(base: str, key: str) -> str:
     return f"{base}.{key}" if base else key
 
 
-def _where(form: Form, by_path: dict[str, Leaf], base: str) -> bool:
+def _where(form: Form, by_path: dict[str, Leaf], base: str, norm: Callable[[str], str]) -> bool:
     """The form's condition on sibling values (`platform: smtp`, `uses: dawidd6/action-send-mail@*`)."""
     for key, pattern in form.where.items():
-        leaf = by_path.get(_join(base, key))
+        leaf = by_path.get(norm(_join(base, key)))
         if leaf is None or not fnmatch.fnmatchcase(leaf.setting.value.strip().lower(), pattern.lower()):
             return False
     return True

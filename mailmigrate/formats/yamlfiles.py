@@ -29,7 +29,8 @@ from mailmigrate.rules import Ruleset
 
 KIND = "yaml"
 OPAQUE = "opaque"
-_PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?:(?P<sep>:-|-|:)(?P<default>[^}]*))?\}")
+# A default may itself be a reference: ${MAIL_USERNAME:${MAILPACE_API_TOKEN}}
+_PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?:(?P<sep>:-|-|:)(?P<default>(?:[^{}]|\$\{[^{}]*\})*))?\}")
 _GITHUB_SECRET = re.compile(r"\$\{\{\s*secrets\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _SYMFONY_ENV = re.compile(r"%env\((?:[a-z_]+:)*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\)%")
 _ENV_ITEM = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.]*)=")
@@ -121,6 +122,7 @@ class _Mapping:
     end: int  # offset just after its last entry's line
     flat: bool  # its keys are written with dots (Sentry's `mail.host:`)
     flow: bool
+    bracketed: bool = False  # Spring map keys: "[mail.smtp.auth]": true
 
 
 class _Reader:
@@ -190,7 +192,9 @@ class _Reader:
                 key = str(key_node.value)
                 if key == "<<":
                     continue  # merge keys: the merged values belong to their anchor
-                yield from self._walk(value_node, path + tuple(key.split(".")), written + (key,))
+                # Spring's map keys in brackets keep their dots: "[mail.smtp.auth]"
+                bare = key[1:-1] if key.startswith("[") and key.endswith("]") else key
+                yield from self._walk(value_node, path + tuple(bare.split(".")), written + (key,))
         elif kind == "SequenceNode":
             items = node.value  # type: ignore[attr-defined]
             as_env = items and all(
@@ -216,9 +220,10 @@ class _Reader:
         else:
             indent = ""
         flat = any("." in str(getattr(k, "value", "")) for k in keys)
+        bracketed = any(str(getattr(k, "value", "")).startswith("[") for k in keys)
         # After the line of its last value (a block mapping's own end mark points at the next
         # token, which may be a line of the parent's).
-        return _Mapping(path, self.document, node, indent, _line_start_after(self.text, _content_end(node)), flat, flow)
+        return _Mapping(path, self.document, node, indent, _line_start_after(self.text, _content_end(node)), flat, flow, bracketed)
 
     def _column_text(self, offset: int) -> str:
         line_start = self.text.rfind("\n", 0, offset) + 1
@@ -293,6 +298,7 @@ class _Reader:
             found = _PLACEHOLDER.search(self.text, setting.start, setting.end)
             if found is not None and found.group("default") is not None:
                 setting.default_span = (found.start("default"), found.end("default"))
+                setting.default_outer = setting.default_span  # a credential there becomes a reference
                 setting.default_quote = RAW
             return
         pointer = _GITHUB_SECRET.fullmatch(setting.value.strip()) or _SYMFONY_ENV.fullmatch(setting.value.strip())
@@ -320,7 +326,7 @@ class _Reader:
             rest = target[len(holder.path):]
             tree = holders.setdefault(id(holder), (holder, {}))[1]
             if holder.flat:
-                tree[".".join(rest)] = value
+                tree[f'"[{".".join(rest)}]"' if holder.bracketed else ".".join(rest)] = value
                 continue
             for part in rest[:-1]:
                 branch = tree.setdefault(part, {})
