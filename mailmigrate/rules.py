@@ -345,6 +345,11 @@ class Ruleset:
         modules: 0.3 s against 2.3 s). First a handful of short needles every key contains
         (MAIL, SMTP, mail), then the exact words, only for the files that passed."""
         pattern = self.keyword_pattern(kind)
+        if kind == "yaml":
+            # YAML files mention mail everywhere (mkdocs, CI, data); a composer pass costs ~5 ms
+            # a file. Parse only those with a key where a YAML form's configuration can sit.
+            heads = self._yaml_heads()
+            return lambda data: pattern.search(data) is not None and heads.search(data) is not None
         if kind != "python":
             return lambda data: pattern.search(data) is not None
         words = tuple(w for w in re.findall(rb"[A-Za-z_][A-Za-z0-9_]*", pattern.pattern) if w not in (b"b", b"B"))
@@ -363,6 +368,28 @@ class Ruleset:
         return lambda data: (
             any(n in data for n in short) and any(w in data for w in words) and pattern.search(data) is not None
         )
+
+
+    def _yaml_heads(self) -> re.Pattern[bytes]:
+        """Lines where a YAML form's scope begins: its first literal key at the top level
+        (`spring:`, `mastodon:`, `mail.host:`) or, after a wildcard, as a nested key
+        (`    environment:`), and the values its `where` condition names."""
+        alternatives: set[bytes] = set()
+        for family in self.for_kind("yaml"):
+            form = family.form("yaml")
+            for scope in form.scopes or ("",):
+                parts = scope.split(".") if scope else [key.split(".")[0] for key in form.keys]
+                if scope and "*" in parts[0]:
+                    literal = next((part for part in parts if "*" not in part), None)
+                    if literal is not None:
+                        alternatives.add(rb"^[ \t-]*" + re.escape(literal.encode()) + rb"[ \t]*:")
+                    continue
+                for head in parts if not scope else parts[:1]:
+                    alternatives.add(rb"^[\"']?" + re.escape(head.encode()) + rb"[\"']?[ \t]*[:.]")
+            for key, value in form.where.items():
+                literal = value.split("*")[0].rstrip("@")
+                alternatives.add(re.escape(key.encode()) + rb"[ \t]*:[ \t]*[\"']?" + re.escape(literal.encode()))
+        return re.compile(b"|".join(sorted(alternatives)), re.MULTILINE)
 
 
 # --------------------------------------------------------------------------------------------
