@@ -85,7 +85,7 @@ def client_names(tree: ast.Module) -> ClientNames:
     handler_modules: set[str] = set()
     handler_names: set[str] = set()
     imported: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == "smtplib":
@@ -227,21 +227,24 @@ class _Reader:
         self.parents: dict[ast.AST, ast.AST] = {}
         self.calls: list[ast.Call] = []
         self.uses: dict[str, list[ast.AST]] = {}
-        self.env_reads: dict[str, list[ast.AST]] = {}
+        # Names assigned an smtplib class (`klass = smtplib.SMTP_SSL if ssl else smtplib.SMTP`):
+        # only calls through these are looked up further.
+        self.class_vars: set[str] = set()
         for node in ast.walk(module.tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
             if isinstance(node, ast.Call):
                 self.calls.append(node)
-            if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
+            elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
                 name = dotted_name(node)
                 if name:
                     self.uses.setdefault(name, []).append(node)
-            if isinstance(node, (ast.Call, ast.Subscript)):
-                lookup = env_lookup(node)
-                if lookup is not None:
-                    self.env_reads.setdefault(lookup.name, []).append(node)
+            elif isinstance(node, ast.Assign) and names.smtp_class(node.value):
+                self.class_vars.update(dotted_name(target) for target in node.targets)
         self.calls.sort(key=_position)
+        self._env_reads: dict[str, list[ast.AST]] | None = None  # computed when a login needs it
+        self._assigned: dict[int, tuple[dict[str, list[ast.expr]], set[str]]] = {}
+        self._local_names: dict[tuple[int, int], dict[str, ast.expr]] = {}
         for uses in self.uses.values():
             uses.sort(key=_position)
         # Module-level names assigned more than once (in if/else branches): which value a
@@ -259,7 +262,7 @@ class _Reader:
         """The smtplib class a call makes, also through a variable holding the class
         (`klass = smtplib.SMTP_SSL if USE_SSL else smtplib.SMTP; klass(host)`: RUNTIME)."""
         cls = self.names.smtp_class(call.func)
-        if cls is not None or not isinstance(call.func, ast.Name):
+        if cls is not None or not isinstance(call.func, ast.Name) or call.func.id not in self.class_vars:
             return cls
         names = self.local_names(self.function_of(call), None)
         bound = names.get(call.func.id) or self.module.constants.get(call.func.id)
@@ -292,21 +295,51 @@ class _Reader:
     def local_names(self, function: ast.FunctionDef | ast.AsyncFunctionDef | None, cls: ast.ClassDef | None) -> dict[str, ast.expr]:
         """Variables of the function, and `self.x` attributes of the class, assigned exactly
         once: `host = "smtp.gmail.com"` before `smtplib.SMTP(host, 587)` is where to edit."""
+        key = (id(function), id(cls))
+        if key not in self._local_names:
+            self._local_names[key] = self._assigned_once(function, cls)
+        return self._local_names[key]
+
+    def _assigned_once(self, function: ast.FunctionDef | ast.AsyncFunctionDef | None, cls: ast.ClassDef | None) -> dict[str, ast.expr]:
         assigned: dict[str, list[ast.expr]] = {}
-        varying: set[str] = set()  # bound by a loop, a with-statement, `+=` or `:=`
-        for owner, prefix in ((function, ""), (cls, "self.")):
-            if owner is None:
-                continue
+        varying: set[str] = set()
+        for owner, attributes in ((function, False), (cls, True)):
+            if owner is not None:
+                found, varies = self._assignments_in(owner, attributes)
+                for name, values in found.items():
+                    assigned.setdefault(name, []).extend(values)
+                varying |= varies
+        return {name: values[0] for name, values in assigned.items() if len(values) == 1 and name not in varying}
+
+    def _assignments_in(self, owner: ast.AST, attributes: bool) -> tuple[dict[str, list[ast.expr]], set[str]]:
+        """Plain names (or, for a class, `self.x` attributes) assigned in `owner`, and those a
+        loop, a with-statement, `+=` or `:=` binds (they vary). Walked once per owner."""
+        key = id(owner) * 2 + attributes
+        if key not in self._assigned:
+            assigned: dict[str, list[ast.expr]] = {}
+            varying: set[str] = set()
             for node in ast.walk(owner):
                 if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     for target in targets:
                         name = dotted_name(target)
-                        if name and (name.startswith("self.") if prefix else "." not in name):
+                        if name and (name.startswith("self.") if attributes else "." not in name):
                             assigned.setdefault(name, []).append(node.value)
-                elif isinstance(node, (ast.AugAssign, ast.For, ast.With)) or isinstance(node, ast.NamedExpr):
+                elif isinstance(node, (ast.AugAssign, ast.For, ast.With, ast.NamedExpr)):
                     varying.update(_bound_names(node))
-        return {name: values[0] for name, values in assigned.items() if len(values) == 1 and name not in varying}
+            self._assigned[key] = (assigned, varying)
+        return self._assigned[key]
+
+    @property
+    def env_reads(self) -> dict[str, list[ast.AST]]:
+        """Where each environment variable is read (which credentials other code reads too)."""
+        if self._env_reads is None:
+            self._env_reads = {}
+            for node in self.calls + [n for n in ast.walk(self.module.tree) if isinstance(n, ast.Subscript)]:
+                lookup = env_lookup(node)
+                if lookup is not None:
+                    self._env_reads.setdefault(lookup.name, []).append(node)
+        return self._env_reads
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -781,6 +814,19 @@ def _remove_argument(text: str, lines: Lines, call: ast.Call, keyword: ast.keywo
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, without walking expressions (imports live here)."""
+    for node in body:
+        yield node
+        for field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(node, field_name, None)
+            if isinstance(inner, list):
+                yield from _statements([n for n in inner if isinstance(n, ast.stmt)])
+                for holder in inner:  # except handlers and match cases hold statements too
+                    if isinstance(holder, (ast.ExceptHandler, ast.match_case)):
+                        yield from _statements(holder.body)
 
 
 def _argument(call: ast.Call, index: int, name: str) -> ast.expr | None:
