@@ -16,6 +16,7 @@ from pathlib import Path
 from mailmigrate import formats
 from mailmigrate.discovery import discover
 from mailmigrate.document import Document, DocumentError, apply_edits, decode, read_bytes
+from mailmigrate.filekinds import holds_secrets
 from mailmigrate.formats import Located
 from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import PENDING, ConfigPlan, Edit, FileInfo, Finding, Setting, Status
@@ -113,8 +114,10 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     """Plan a migration of files already discovered (and classified by git)."""
     result = RunResult()
     docs: list[tuple[FileInfo, Document]] = []
-    filters = {kind: rules.keyword_filter(kind) for kind in formats.known_kinds()}
+    filters: dict[str, Callable[[bytes], bool]] = {}  # compiled for the kinds met only
     for info in files:
+        if info.kind not in filters:
+            filters[info.kind] = rules.keyword_filter(info.kind)
         doc = _read(info, filters[info.kind], result.findings)
         if doc is not None:
             docs.append((info, doc))
@@ -152,7 +155,7 @@ def _read(info: FileInfo, mentions_keys: Callable[[bytes], bool], findings: list
     # checked first so a binary file with a config name is reported, not silently passed.
     # Env files are always parsed: one holding only `POSTMARK_TOKEN=...` is where a
     # `${POSTMARK_TOKEN}` elsewhere gets its value.
-    if b"\0" not in data and info.kind != "env" and not info.is_secrets_file and not mentions_keys(data):
+    if b"\0" not in data and info.kind != "env" and not holds_secrets(info.display) and not mentions_keys(data):
         return None
     try:
         return decode(data)

@@ -60,11 +60,19 @@ _KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
 _STRUCTURED_SUFFIXES = (".yml", ".yaml", ".ini", ".cfg", ".toml", ".json", ".properties")
 
 
+_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tpl")
+
+
 def kind_of(name: str) -> str | None:
     # Called for every file of a walked tree: the common answers first, cheaply.
     if name.endswith(".py"):
         return "python"
     lowered = name.lower()
+    if lowered.endswith(_TEMPLATE_SUFFIXES) and not is_env_name(name):
+        # application.yml.example, airflow.cfg.sample, config.json.dist: read as what they
+        # template (they never receive the token: FileInfo.is_template)
+        base = name[: name.rindex(".")]
+        return kind_of(base) if base and base != name and kind_of(base) != "python" else None
     if "env" not in lowered and not lowered.endswith(_STRUCTURED_SUFFIXES):
         return None
     for kind, matches in _KINDS:

@@ -349,7 +349,7 @@ class Ruleset:
             # YAML files mention mail everywhere (mkdocs, CI, data); a composer pass costs ~5 ms
             # a file. Parse only those with a key where a YAML form's configuration can sit.
             heads = self._yaml_heads()
-            return lambda data: pattern.search(data) is not None and heads.search(data) is not None
+            return lambda data: pattern.search(data) is not None and heads.search(data.removeprefix(b"\xef\xbb\xbf")) is not None
         if kind != "python":
             return lambda data: pattern.search(data) is not None
         words = tuple(w for w in re.findall(rb"[A-Za-z_][A-Za-z0-9_]*", pattern.pattern) if w not in (b"b", b"B"))

@@ -99,6 +99,9 @@ class IniHandler:
                 located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
             located.sensitive += url_credentials(setting.value)
             leaves.append(Leaf(entry.section + (entry.key,), setting))
+        if scan.problems:
+            # A line the application's own reader refuses: the file is reported, not edited.
+            return located
         located.configurations = configurations(leaves, KIND, file, rules, fold_case=True)
         return located
 

@@ -88,6 +88,9 @@ class PropertiesHandler:
                 located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
             located.sensitive += url_credentials(setting.value)
             leaves.append(Leaf(path, setting))
+        if scan.problems:
+            # A line the application's own reader refuses: the file is reported, not edited.
+            return located
         located.configurations = configurations(leaves, KIND, file, rules)
         return located
 

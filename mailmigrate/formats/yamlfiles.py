@@ -16,6 +16,7 @@ is added after its configuration's last key, in the mapping's own indentation.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +31,12 @@ from mailmigrate.rules import Ruleset
 KIND = "yaml"
 OPAQUE = "opaque"
 # A default may itself be a reference: ${MAIL_USERNAME:${MAILPACE_API_TOKEN}}
-_PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?:(?P<sep>:-|-|:)(?P<default>(?:[^{}]|\$\{[^{}]*\})*))?\}")
+# Compose: ${VAR:-default} ${VAR-default} ${VAR:?error} ${VAR?error} ${VAR:+alt} ${VAR+alt};
+# Spring: ${VAR:default}. Only `-` and Spring's `:` carry a default (what runs when VAR is unset).
+_PLACEHOLDER = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?:(?P<sep>:-|-|:\?|\?|:\+|\+|:)(?P<default>(?:[^{}]|\$\{[^{}]*\})*))?\}"
+)
+_BARE_VARIABLE = re.compile(r"\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)")  # compose's `$VAR`
 _GITHUB_SECRET = re.compile(r"\$\{\{\s*secrets\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _SYMFONY_ENV = re.compile(r"%env\((?:[a-z_]+:)*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\)%")
 _ENV_ITEM = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.]*)=")
@@ -46,8 +52,9 @@ class YamlHandler:
             line = doc.text.count("\n", 0, doc.text.index("{{")) + 1
             located.findings.append(Finding("MM113", file.display, line, 1, "a Helm template: its values are reported, never edited"))
             return located
+        reader = _Reader(doc)
         try:
-            documents = _Reader(doc).documents_leaves()
+            documents = reader.documents_leaves()
         except _YamlError as exc:
             located.findings.append(Finding("MM003", file.display, exc.line, 1, exc.message))
             return located
@@ -62,21 +69,31 @@ class YamlHandler:
         # Each document of a multi-document file (`---`) is configured on its own.
         for index, document in enumerate(documents):
             located.configurations += configurations(document, KIND, file, rules, document=index)
+        for config in located.configurations:
+            scope = config.handler_data
+            assert isinstance(scope, ScopeRef)
+            inside = [path for doc_index, path in reader.flow_paths if doc_index == scope.document]
+            if any(scope.path[: len(path)] == path for path in inside):
+                why = "the mapping is written in flow style ({...}): add it by hand"
+                roles = {"host", "port", "user", "password", *config.family.encryption, *config.family.switches}
+                config.cannot_add = {role: why for role in roles}
         return located
 
     # -- writing -----------------------------------------------------------------------------
 
     def render_value(self, doc: Document, setting: Setting, value: str) -> Edit:
-        if setting.quote in (RAW, "code"):  # a placeholder's default; a reference such as !secret x
+        lead = " " if setting.start == setting.end and doc.text[setting.start - 1:setting.start] == ":" else ""
+        if setting.quote == RAW:  # a placeholder's default
             return Edit(setting.start, setting.end, value)
+        if setting.quote == "code":  # a reference: ${MAILPACE_API_TOKEN}, !secret mailpace_api_token
+            return Edit(setting.start, setting.end, lead + _plain(value, flow=setting.handler_data == "flow"))
         if setting.quote == "env-item":  # `- KEY=value` in a compose list: the rest of the item
             return Edit(setting.start, setting.end, value)
         if setting.quote == "'":
             return Edit(setting.start, setting.end, value.replace("'", "''"))
         if setting.quote == '"':
             return Edit(setting.start, setting.end, _double(value))
-        lead = " " if setting.start == setting.end and doc.text[setting.start - 1:setting.start] == ":" else ""
-        return Edit(setting.start, setting.end, lead + _plain(value))
+        return Edit(setting.start, setting.end, lead + _plain(value, flow=setting.handler_data == "flow"))
 
     def render_additions(self, doc: Document, config: Configuration, items: list[tuple[str, str]]) -> list[Edit]:
         scope = config.handler_data
@@ -132,6 +149,14 @@ class _Reader:
         self.seen: dict[int, int] = {}  # id(node) -> times met: aliases share nodes
         self.mappings: list[_Mapping] = []
         self.document = 0  # the document being read
+        self.walked: set[int] = set()
+        self.flow_paths: set[tuple[int, tuple[str, ...]]] = set()  # {...} / [...] collections
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column, by bisection (a 5 MB file has a scalar on every line)."""
+        line = bisect.bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
 
     def documents(self) -> list[object]:
         from ruamel.yaml import YAML
@@ -143,7 +168,9 @@ class _Reader:
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else 1
-            raise _YamlError(line, f"YAML syntax error: {exc.problem or 'cannot parse'} (line {line})") from None
+            # ruamel quotes the offending text ("found undefined alias 'Secr3t'"): never shown.
+            problem = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", str(exc.problem or "cannot parse"))
+            raise _YamlError(line, f"YAML syntax error: {problem} (line {line})") from None
         except YAMLError as exc:
             raise _YamlError(1, f"YAML error: {type(exc).__name__}") from None
         except RecursionError:
@@ -180,12 +207,28 @@ class _Reader:
                 else:
                     self._count(item, depth + 1)
 
-    def _walk(self, node: object, path: tuple[str, ...], written: tuple[str, ...]) -> Iterator[Leaf]:
+    def _walk(
+        self, node: object, path: tuple[str, ...], written: tuple[str, ...], key_end: int = -1, flow: bool = False
+    ) -> Iterator[Leaf]:
+        if id(node) in self.walked:
+            return  # an alias of a collection already read (an alias bomb stays linear)
         kind = type(node).__name__
+        if kind != "ScalarNode":
+            self.walked.add(id(node))
+        if getattr(node, "flow_style", False) and not flow:
+            self.flow_paths.add((self.document, path))
+        flow = flow or bool(getattr(node, "flow_style", False))
         if kind == "MappingNode":
             entries = node.value  # type: ignore[attr-defined]
             keys = [k for k, _ in entries]
             self.mappings.append(self._mapping(node, path, keys))
+            seen_keys: set[str] = set()
+            for key_node, _ in entries:
+                name = str(getattr(key_node, "value", ""))
+                if name in seen_keys and name != "<<":
+                    line = self.line_col(key_node.start_mark.index)[0]
+                    raise _YamlError(line, f"YAML key written twice in one mapping (line {line}): loaders disagree on which wins")
+                seen_keys.add(name)
             for key_node, value_node in entries:
                 if type(key_node).__name__ != "ScalarNode":
                     continue
@@ -194,7 +237,8 @@ class _Reader:
                     continue  # merge keys: the merged values belong to their anchor
                 # Spring's map keys in brackets keep their dots: "[mail.smtp.auth]"
                 bare = key[1:-1] if key.startswith("[") and key.endswith("]") else key
-                yield from self._walk(value_node, path + tuple(bare.split(".")), written + (key,))
+                yield from self._walk(value_node, path + tuple(bare.split(".")), written + (key,),
+                                      key_node.end_mark.index, flow)
         elif kind == "SequenceNode":
             items = node.value  # type: ignore[attr-defined]
             as_env = items and all(
@@ -206,9 +250,9 @@ class _Reader:
                     if leaf is not None:
                         yield leaf
                 else:
-                    yield from self._walk(item, path + (str(index),), written + (str(index),))
+                    yield from self._walk(item, path + (str(index),), written + (str(index),), -1, flow)
         elif kind == "ScalarNode":
-            yield self._scalar(node, path, written)
+            yield self._scalar(node, path, written, key_end, flow)
 
     def _mapping(self, node: object, path: tuple[str, ...], keys: list[object]) -> _Mapping:
         start = node.start_mark.index  # type: ignore[attr-defined]
@@ -230,40 +274,44 @@ class _Reader:
         head = self.text[line_start:offset]
         return " " * len(head) if head.strip(" -") == "" else ""
 
-    def _scalar(self, node: object, path: tuple[str, ...], written: tuple[str, ...]) -> Leaf:
+    def _scalar(self, node: object, path: tuple[str, ...], written: tuple[str, ...], key_end: int, flow: bool) -> Leaf:
         start = node.start_mark.index  # type: ignore[attr-defined]
         end = node.end_mark.index  # type: ignore[attr-defined]
         value = str(node.value)  # type: ignore[attr-defined]
         style = getattr(node, "style", None)
         tag = str(getattr(node, "tag", ""))
-        line, col = self.doc.line_col(start)
+        if start == end and key_end >= 0:
+            # `password:` with nothing after it: the value goes right after the colon (the
+            # scalar's own mark points at the next token, maybe a line further down).
+            colon = self.text.find(":", key_end)
+            start = end = colon + 1 if colon >= 0 else start
+        line, col = self.line_col(start)
         key = ".".join(written)
         raw = self.text[start:end]
         setting = Setting(key, "", value, start, end, line, col, quote="", outer=(start, end))
-        if self.seen.get(id(node), 0) > 1 or raw.startswith("&"):
-            setting.quote, setting.opaque = OPAQUE, "shared through a YAML anchor: an edit would change every alias"
-            return Leaf(path, setting)
+        setting.handler_data = "flow" if flow else None
+        anchor = re.match(r"&[^\s]+\s+", raw)
+        if self.seen.get(id(node), 0) > 1:
+            return Leaf(path, _opaque(setting, "shared through a YAML anchor: an edit would change every alias"))
+        if anchor is not None:  # `host: &h smtp.gmail.com` with no alias: the value follows the anchor
+            start += anchor.end()
+            raw = raw[anchor.end():]
+            setting.start = start
+            setting.outer = (start, end)
         if not tag.startswith("tag:yaml.org"):  # `!secret smtp_password`, `!ENV ${X}`
-            inner = raw.rsplit(None, 1)[-1] if raw.startswith("!") and " " in raw else raw
+            inner = raw.split(None, 1)[1] if raw.startswith("!") and len(raw.split(None, 1)) > 1 else raw
             setting.start = end - len(inner)
             if tag == "!secret":
                 setting.env_ref = value  # Home Assistant: defined in secrets.yaml
                 setting.quote = OPAQUE
-            else:
-                setting.quote, setting.opaque = OPAQUE, f"tagged {tag}"
-            return Leaf(path, setting)
+                return Leaf(path, setting)
+            return Leaf(path, _opaque(setting, f"tagged {tag}"))
         if style in ("|", ">"):
-            setting.quote, setting.opaque = OPAQUE, "a block scalar"
-            return Leaf(path, setting)
+            return Leaf(path, _opaque(setting, "a block scalar"))
         if "\n" in raw:
-            setting.quote, setting.opaque = OPAQUE, "written over several lines"
-            return Leaf(path, setting)
+            return Leaf(path, _opaque(setting, "written over several lines"))
         if style in ("'", '"'):
             setting.start, setting.end, setting.quote = start + 1, end - 1, style
-        if start == end:  # `password:` with nothing after it: the value goes after the colon
-            colon = self.text.rfind(":", 0, start)
-            setting.start = setting.end = colon + 1 if colon >= 0 else start
-            setting.outer = (setting.start, setting.end)
         self._references(setting)
         return Leaf(path, setting)
 
@@ -280,11 +328,11 @@ class _Reader:
         inner_start = start + (1 if style in ("'", '"') else 0)
         inner_end = end - (1 if style in ("'", '"') else 0)
         key = match.group("key")
-        line, col = self.doc.line_col(start)
+        line, col = self.line_col(start)
         setting = Setting(".".join(written + (key,)), "", value[match.end():], inner_start + match.end(), inner_end,
                           line, col, quote="env-item", outer=(inner_start + match.end(), inner_end))
-        if "\n" in raw or (style == '"' and "\\" in raw) or (style == "'" and "''" in raw):
-            setting.quote, setting.opaque = OPAQUE, "written in a form mailmigrate does not edit"
+        if style in ("|", ">") or "\n" in raw or (style == '"' and "\\" in raw) or (style == "'" and "''" in raw):
+            setting = _opaque(setting, "written in a form mailmigrate does not edit (a block or escaped item)")
         else:
             self._references(setting)
         return Leaf(path + (key,), setting)
@@ -292,8 +340,13 @@ class _Reader:
     def _references(self, setting: Setting) -> None:
         """`${VAR}`, `${VAR:-default}` (compose), `${VAR:default}` (Spring), `${{ secrets.X }}`."""
         written = _PLACEHOLDER.fullmatch(setting.value.strip())
+        if written is not None and written.group("sep") in (":+", "+"):
+            _opaque(setting, "an alternative value `${VAR:+...}`")
+            return
         if written is not None:
             setting.env_ref = written.group("name")
+            if written.group("sep") in (":?", "?"):  # required: an error message, not a default
+                return
             setting.env_default = written.group("default")
             found = _PLACEHOLDER.search(self.text, setting.start, setting.end)
             if found is not None and found.group("default") is not None:
@@ -301,7 +354,10 @@ class _Reader:
                 setting.default_outer = setting.default_span  # a credential there becomes a reference
                 setting.default_quote = RAW
             return
-        pointer = _GITHUB_SECRET.fullmatch(setting.value.strip()) or _SYMFONY_ENV.fullmatch(setting.value.strip())
+        pointer = (
+            _GITHUB_SECRET.fullmatch(setting.value.strip()) or _SYMFONY_ENV.fullmatch(setting.value.strip())
+            or _BARE_VARIABLE.fullmatch(setting.value.strip())
+        )
         if pointer is not None:  # a repository secret, Symfony's %env(MAILER_DSN)%
             setting.env_ref = pointer.group("name")
 
@@ -343,8 +399,10 @@ class _Reader:
     def add_env(self, path: tuple[str, ...], config: Configuration, items: list[tuple[str, str]]) -> Edit:
         """New variables in a compose `environment:` mapping or list, after the last one."""
         last = max(config.settings.values(), key=lambda s: s.end)
-        line_start = self.text.rfind("\n", 0, last.start) + 1
-        head = self.text[line_start:last.start]
+        # Style and indentation from a sibling written on one line (not a block-scalar item).
+        model = next((s for s in sorted(config.settings.values(), key=lambda s: -s.end) if s.quote != OPAQUE), last)
+        line_start = self.text.rfind("\n", 0, model.start) + 1
+        head = self.text[line_start:model.start]
         nl = self.doc.newline
         at = _line_start_after(self.text, last.end)
         lead = "" if self.text[at - 1:at] == "\n" else nl
@@ -373,8 +431,19 @@ def _content_end(node: object) -> int:
     value = getattr(node, "value", None)
     if isinstance(value, list) and value:
         last = value[-1]
-        return _content_end(last[1] if isinstance(last, tuple) else last)
+        if isinstance(last, tuple):
+            key_node, value_node = last
+            empty = getattr(value_node, "value", None) == "" and value_node.start_mark.index == value_node.end_mark.index
+            # `existingSecret:` with nothing after it: its mark is the next token's
+            return int(key_node.end_mark.index) if empty else _content_end(value_node)
+        return _content_end(last)
     return int(node.end_mark.index)  # type: ignore[attr-defined]
+
+
+def _opaque(setting: Setting, why: str) -> Setting:
+    """A value that is reported, never edited -- not even replaced whole by a reference."""
+    setting.quote, setting.opaque, setting.outer = OPAQUE, why, None
+    return setting
 
 
 def _line_start_after(text: str, offset: int) -> int:
@@ -391,11 +460,14 @@ def _indent_step(text: str) -> str:
     return ""
 
 
-def _plain(value: str) -> str:
-    """A value as a plain scalar when YAML reads it back as the same string, else double-quoted."""
-    if value and _PLAIN_SAFE.fullmatch(value) and value.strip() == value and not value.startswith(("-", "{", "!", "&", "*")):
-        return value
+def _plain(value: str, *, flow: bool = False) -> str:
+    """A value as a plain scalar when YAML reads it back as the same string, else double-quoted
+    (inside `{...}`/`[...]` also when it holds a flow indicator)."""
     if value.startswith("!secret "):  # a Home Assistant reference is a tag, not text
+        return value
+    if flow and any(c in value for c in "{}[],"):
+        return '"' + _double(value) + '"'
+    if value and _PLAIN_SAFE.fullmatch(value) and value.strip() == value and not value.startswith(("-", "{", "!", "&", "*")):
         return value
     return '"' + _double(value) + '"'
 
