@@ -29,6 +29,13 @@ def _repo(tmp_path: Path) -> Path:
             "t = smtplib.SMTP_SSL('smtp.sendgrid.net')\nt.login('apikey', 'sentinel-pw-inline-13')\n"
             "h = logging.handlers.SMTPHandler(('smtp.mailgun.org', 587), 'a@example.com', ['b@example.com'], 'x',"
             " ('pm', 'sentinel-pw-handler-14'))\n",
+            # structured files: compose, Grafana's triple quotes, Mattermost's JSON, Spring properties
+            "docker-compose.yml": "services:\n  vw:\n    environment:\n      SMTP_HOST: smtp.gmail.com\n"
+            "      SMTP_USERNAME: me@gmail.com\n      SMTP_PASSWORD: 'sentinel-pw-compose-15'\n",
+            "grafana.ini": '[smtp]\nenabled = true\nhost = smtp.gmail.com:587\nuser = me\npassword = """sentinel-pw-grafana-16"""\n',
+            "config.json": '{\n  "EmailSettings": {\n    "SMTPServer": "smtp.gmail.com",\n    "SMTPPort": "587",\n'
+            '    "SMTPUsername": "me",\n    "SMTPPassword": "sentinel-pw-json-17",\n    "ConnectionSecurity": "STARTTLS"\n  }\n}\n',
+            "application.properties": "spring.mail.host=smtp.gmail.com\nspring.mail.password=sentinel-pw-props-18\n",
         },
         untracked={
             ".env": f"EMAIL_HOST=smtp.sendgrid.net\nEMAIL_PORT=587\nEMAIL_HOST_USER=apikey\nEMAIL_HOST_PASSWORD='{PASSWORDS[0]}'\n"
@@ -51,6 +58,7 @@ SENTINELS = [
     'sentinel"quoted\\pw', 'sentinel\\"quoted\\\\pw',  # as read, and as written in the file
     "sentinel-db-pass",  # another credential: not SMTP, still never printed
     "sentinel-pw-smtplib-12", "sentinel-pw-inline-13", "sentinel-pw-handler-14",
+    "sentinel-pw-compose-15", "sentinel-pw-grafana-16", "sentinel-pw-json-17", "sentinel-pw-props-18",
 ]
 
 COMMANDS = [
