@@ -259,6 +259,7 @@ class _Planner:
             return self.unsupported(target_port, target_mode)
 
         self.plan_host(host, port, target_port)
+        self.plan_port_mirrors(target_port)
         self.plan_encryption(slots, reading.mode, target_mode, target_port)
         self.plan_switches()
         self.plan_credentials()
@@ -381,6 +382,14 @@ class _Planner:
                     f"{self.config.key_for('port')} is missing ({self.family.title} uses {port}); "
                     f"MailPace needs {target_port}",
                 )
+
+    def plan_port_mirrors(self, target_port: int) -> None:
+        """Keys that repeat the port (JavaMail's socketFactory.port) follow the planned one."""
+        for role in self.family.port_mirrors:
+            setting = self.config.get(role)
+            if setting is not None and self.value(role) != str(target_port):
+                self.blocked |= not self.set_value(role, str(target_port))
+                self.finding("MM105", setting, f"{setting.key}={self.value(role)} must repeat the port: {target_port}")
 
     def port_finding(self, setting: Setting, port: int, target_port: int) -> None:
         if port not in providers.MAILPACE_STARTTLS_PORTS and port != providers.MAILPACE_IMPLICIT_PORT:
@@ -744,6 +753,13 @@ class _Planner:
                 new = SmtpUrl(new.scheme, old.userinfo, new.host, new.port, new.tail)
             else:
                 new = new.with_credentials(wanted, wanted)
+        elif wanted and file.kind not in ("python", "env"):
+            # A format that interpolates (compose's ${VAR}, a workflow's ${{ secrets.X }}): the
+            # reference goes into the URL as written, not percent-encoded.
+            if old.password and file.tracked and old.password != wanted:
+                self.finding_at(file, "MM201", setting, f"{setting.key} holds a literal password in a file git tracks")
+            new = SmtpUrl(new.scheme, f"{wanted}:{wanted}", new.host, new.port, new.tail)
+            self.followup(self.token_followup())
         else:
             new = new.with_credentials(None, None)
             if old.password and file.tracked:

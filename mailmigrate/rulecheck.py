@@ -20,7 +20,7 @@ _FORM_FIELDS = (
 
 _FAMILY_FIELDS = {
     "family", "empty_values", "title", "description", "priority", "defaults", "booleans", "encryption",
-    "switches", "url", "forms", "credentials",
+    "switches", "url", "forms", "credentials", "port_mirrors",
 }
 
 
@@ -91,6 +91,11 @@ def validate_family(label: str, data: Any) -> list[str]:
     for name, spec in switches.items():
         _validate_switch(f"switches.{name}", spec, err)
         declared.add(str(name))
+    mirrors = data.get("port_mirrors", [])
+    if not _str_list(mirrors):
+        err("port_mirrors", "must be a list of role names that repeat the port (socketFactory.port)")
+    else:
+        declared.update(mirrors)
     clash = declared & set(BASE_ROLES)
     for name in clash:
         err(f"encryption.settings.{name}", "this name is a built-in role")

@@ -25,7 +25,7 @@ from typing import Any
 from mailmigrate import __version__
 from mailmigrate.model import Mode
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 KINDS = ("env", "python", "yaml", "ini", "toml", "json", "properties")  # formats a form may target
 CONTAINERS = ("variable", "path", "call", "url_call", "client")  # where a python form's keys live
 # Python clients located by code rather than by key names (formats/smtpclients.py): the
@@ -289,6 +289,8 @@ class Family:
     credentials_required: bool  # the family logs in (user and password) when it sends
     # The encryption modes the client can use at all (logging's SMTPHandler has no implicit TLS).
     modes: frozenset[Mode] = frozenset({Mode.STARTTLS, Mode.IMPLICIT, Mode.NONE})
+    # Roles that repeat the port and must follow it (JavaMail's socketFactory.port).
+    port_mirrors: tuple[str, ...] = ()
 
     def form(self, kind: str) -> Form:
         return self.forms[kind]
@@ -573,4 +575,5 @@ def _compile(label: str, data: Mapping[str, Any]) -> Family:
         empty_values=_lower(data.get("empty_values", [])),
         credentials_required=data.get("credentials", "required") == "required",
         modes=frozenset(Mode(m) for m in encryption.get("modes", ["starttls", "implicit", "none"])) | {Mode.NONE},
+        port_mirrors=tuple(data.get("port_mirrors", [])),
     )

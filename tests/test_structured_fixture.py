@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 SCENARIO = Path(__file__).resolve().parent.parent / "fixtures" / "structured-configs"
 # Keys an SMTP migration may change (host, port, credentials, TLS flags, presets).
 SMTP_KEY = re.compile(
-    r"(?i)(smtp|mail|host|server|port|user|login|pass|secure|tls|ssl|security|dsn|service|encryption|auth)[^.]*$"
+    r"(?i)(smtp|mail|host|server|port|user|login|pass|secure|tls|ssl|security|dsn|url|service|encryption|auth)[^.]*$"
 )
 
 

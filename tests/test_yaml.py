@@ -349,3 +349,41 @@ def test_vaultwarden_legacy_migration_passes_check_afterwards(tmp_path: Path) ->
     new, result = run_file(tmp_path, before, name=".env")
     again, second = run_file(tmp_path, new, name=".env")
     assert again == new and not second.findings, [(f.code, f.message) for f in second.findings]
+
+
+SOCKET_FACTORY = (
+    "spring:\n  mail:\n    host: email-smtp.eu-west-1.amazonaws.com\n    port: 2465\n    username: ${SES_USER}\n    password: ${SES_PASS}\n"
+    "    properties:\n      mail:\n        smtp:\n          auth: true\n          ssl:\n            enable: true\n"
+    "          socketFactory:\n            port: 2465\n            class: javax.net.ssl.SSLSocketFactory\n"
+)
+
+
+def test_spring_socket_factory_follows_the_port(tmp_path: Path) -> None:
+    """JavaMail's socketFactory.port repeats the port: left at 2465 it would dial MailPace there."""
+    after = SOCKET_FACTORY.replace("email-smtp.eu-west-1.amazonaws.com", "smtp.mailpace.com").replace("2465", "465")
+    assert_migrates(tmp_path, SOCKET_FACTORY, after, name="application.yml", secrets_file=False)
+
+
+def test_spring_socket_factory_switched_off_for_starttls(tmp_path: Path) -> None:
+    """--port 587: the SSL socket factory becomes the plain one, ssl.enable false, STARTTLS on."""
+    new, _ = run_file(tmp_path, SOCKET_FACTORY, name="application.yml", secrets_file=False, port=587)
+    values = _flat(new)
+    assert values["#0.spring.mail.port"] == 587
+    assert values["#0.spring.mail.properties.mail.smtp.socketFactory.port"] == 587
+    assert values["#0.spring.mail.properties.mail.smtp.socketFactory.class"] == "javax.net.SocketFactory"
+    assert values["#0.spring.mail.properties.mail.smtp.ssl.enable"] is False
+    assert values["#0.spring.mail.properties.mail.smtp.starttls.enable"] is True
+
+
+def test_action_send_mail_connection_url(tmp_path: Path) -> None:
+    """`smtp+starttls://` is the action's implicit TLS on 465; the credentials become the secret."""
+    before = (
+        "jobs:\n  mail:\n    steps:\n      - uses: dawidd6/action-send-mail@v3\n        with:\n"
+        "          connection_url: smtp+starttls://user:pa55word@smtp.gmail.com:465\n"
+    )
+    after = before.replace(
+        "smtp+starttls://user:pa55word@smtp.gmail.com:465",
+        '"smtp+starttls://${{ secrets.MAILPACE_API_TOKEN }}:${{ secrets.MAILPACE_API_TOKEN }}@smtp.mailpace.com:465"',
+    )
+    result = assert_migrates(tmp_path, before, after, name="mail.yml", secrets_file=False)
+    assert any(f.code == "MM201" for f in result.findings)
