@@ -586,7 +586,8 @@ class _Planner:
                 self.finding("MM107", None, f"{key} is missing: MailPace logs in with the API token")
                 self.followup(self.token_followup())
         else:
-            self.followup(f"{key}: set it to the MailPace API token in deployment")
+            where = self.config.file.display + (f" [{self.config.scope}]" if self.config.scope != "file" else "")
+            self.followup(f"{key} ({where}): set it to the MailPace API token in deployment")
 
     def unresolved(self, role: str) -> ConfigPlan:
         setting = self.config.settings.get(role) or self.config.settings.get("hostport")

@@ -387,3 +387,9 @@ def test_action_send_mail_connection_url(tmp_path: Path) -> None:
     )
     result = assert_migrates(tmp_path, before, after, name="mail.yml", secrets_file=False)
     assert any(f.code == "MM201" for f in result.findings)
+
+
+def test_flat_keys_are_added_after_the_configurations_last_key(tmp_path: Path) -> None:
+    before = "mail.host: smtp.gmail.com\nmail.port: 587\nsystem.secret-key: x\nredis.clusters: {}\n"
+    after = "mail.host: smtp.mailpace.com\nmail.port: 587\nmail.use-tls: true\nsystem.secret-key: x\nredis.clusters: {}\n"
+    assert_migrates(tmp_path, before, after, name="config.yml", secrets_file=False)

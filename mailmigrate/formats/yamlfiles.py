@@ -389,7 +389,13 @@ class _Reader:
                 assert isinstance(branch, dict)
                 tree = branch
             tree[rest[-1]] = value
-        edits = [(holder.end, _render_tree(tree, holder.indent, step, nl)) for holder, tree in holders.values()]
+        # Flat keys (Sentry's `mail.use-tls:`) go right after the configuration's last key, not
+        # at the end of a root mapping that holds unrelated keys too.
+        last = _line_start_after(self.text, max(s.end for s in config.settings.values()))
+        edits = [
+            (last if holder.flat else holder.end, _render_tree(tree, holder.indent, step, nl))
+            for holder, tree in holders.values()
+        ]
         if len({at for at, _ in edits}) != 1:
             raise ValueError("additions in several places")
         at = edits[0][0]
