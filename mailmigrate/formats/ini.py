@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.formats.structured import Leaf, ScopeRef, configurations
-from mailmigrate.masking import SENSITIVE_KEY, url_credentials
+from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, duplicate_keys, sensitive_texts
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import Ruleset
 
@@ -80,25 +79,9 @@ class IniHandler:
         for line, what, text in scan.problems:
             located.findings.append(Finding("MM003", file.display, line, 1, what))
             located.sensitive.append(text.strip())  # it may be a secret without its key
-        seen: dict[tuple[str, ...], _Entry] = {}
-        leaves: list[Leaf] = []
-        for entry in scan.entries:
-            setting = entry.setting
-            folded = tuple(part.lower() for part in entry.section + (entry.key,))
-            first = seen.get(folded)
-            if first is not None:
-                located.findings.append(
-                    Finding(
-                        "MM003", file.display, setting.line, setting.col,
-                        f"{setting.key} is set twice (lines {first.setting.line} and {setting.line}); "
-                        "the last one counts",
-                    )
-                )
-            seen[folded] = entry
-            if SENSITIVE_KEY.search(entry.key) and setting.env_ref is None and setting.value:
-                located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
-            located.sensitive += url_credentials(setting.value)
-            leaves.append(Leaf(entry.section + (entry.key,), setting))
+        leaves = [Leaf(entry.section + (entry.key,), entry.setting) for entry in scan.entries]
+        located.findings += duplicate_keys(file, leaves, fold_case=True)
+        located.sensitive += sensitive_texts(doc, leaves)
         if scan.problems:
             # A line the application's own reader refuses: the file is reported, not edited.
             return located

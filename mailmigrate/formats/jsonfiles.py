@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, dotted
-from mailmigrate.masking import SENSITIVE_KEY, url_credentials
+from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, dotted, sensitive_texts
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import Ruleset, parse_bool
 
@@ -52,11 +51,7 @@ class JsonHandler:
         if root is None or problems:
             return located
         leaves = _leaves(doc, root, (), _Lines(doc.text))
-        for leaf in leaves:
-            setting = leaf.setting
-            if _sensitive(leaf.path) and setting.value:
-                located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
-            located.sensitive += url_credentials(setting.value)  # "DataSource": "postgres://mm:pw@db"
+        located.sensitive += sensitive_texts(doc, leaves)
         located.configurations = configurations(leaves, KIND, file, rules)
         return located
 
@@ -409,12 +404,6 @@ class _Layout:
             rendered.append(indent + _string(key) + colon + literal)
         return ("," + self.newline).join(rendered) if multiline else between.join(rendered)
 
-
-
-def _sensitive(path: tuple[str, ...]) -> bool:
-    """Other credentials (`AtRestEncryptKey`, `jwt_secret`): the env-style key pattern, on the
-    last key with its camel-case words split (`At_Rest_Encrypt_Key`)."""
-    return bool(path) and SENSITIVE_KEY.search(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", path[-1])) is not None
 
 
 HANDLER = JsonHandler()

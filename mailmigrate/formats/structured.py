@@ -16,10 +16,13 @@ every family's env form.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from mailmigrate.model import Configuration, FileInfo, Setting
+from mailmigrate.document import Document
+from mailmigrate.masking import SENSITIVE_KEY, url_credentials
+from mailmigrate.model import Configuration, FileInfo, Finding, Setting
 from mailmigrate.rules import Family, Form, Ruleset
 
 
@@ -40,6 +43,37 @@ class ScopeRef:
 
 def dotted(path: Iterable[str]) -> str:
     return ".".join(path)
+
+
+def sensitive_texts(doc: Document, leaves: Iterable[Leaf]) -> list[str]:
+    """Values never printed, even as diff context: other credentials (`DB_PASSWORD`,
+    `AtRestEncryptKey`, `jwt_secret`: the env-style key pattern on the last key, camel-case words
+    split) as read and as written, and the passwords inside URLs."""
+    found: list[str] = []
+    for leaf in leaves:
+        setting = leaf.setting
+        last = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", leaf.path[-1] if leaf.path else setting.key)
+        if setting.env_ref is None and setting.value and SENSITIVE_KEY.search(last):
+            found += [setting.value, doc.text[setting.start:setting.end]]
+        found += url_credentials(setting.value)  # "DataSource": "postgres://mm:pw@db"
+    return found
+
+
+def duplicate_keys(file: FileInfo, leaves: Iterable[Leaf], *, fold_case: bool = False) -> list[Finding]:
+    """A key written twice where the format's reader keeps the last one (INI, .properties)."""
+    seen: dict[tuple[str, ...], Setting] = {}
+    findings: list[Finding] = []
+    for leaf in leaves:
+        path = tuple(part.lower() for part in leaf.path) if fold_case else leaf.path
+        first = seen.get(path)
+        setting = leaf.setting
+        if first is not None:
+            findings.append(Finding(
+                "MM003", file.display, setting.line, setting.col,
+                f"{setting.key} is set twice (lines {first.line} and {setting.line}); the last one counts",
+            ))
+        seen[path] = setting
+    return findings
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, dotted
-from mailmigrate.masking import SENSITIVE_KEY, url_credentials
+from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, dotted, sensitive_texts
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import Ruleset, parse_bool
 
@@ -53,11 +52,7 @@ class TomlHandler:
             located.findings.append(Finding("MM003", file.display, line, col, message))
             return located
         leaves = [entry.leaf for entry in _Reader(doc).entries()]
-        for leaf in leaves:
-            setting = leaf.setting
-            if _sensitive(leaf.path) and setting.value:
-                located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
-            located.sensitive += url_credentials(setting.value)  # database_url = "mysql://u:pw@db"
+        located.sensitive += sensitive_texts(doc, leaves)
         located.configurations = configurations(leaves, KIND, file, rules)
         return located
 
@@ -401,12 +396,6 @@ def _added_type(config: Configuration, key: str) -> str:
         return "boolean"
     return "string"
 
-
-
-def _sensitive(path: tuple[str, ...]) -> bool:
-    """Other credentials (`AtRestEncryptKey`, `jwt_secret`): the env-style key pattern, on the
-    last key with its camel-case words split (`At_Rest_Encrypt_Key`)."""
-    return bool(path) and SENSITIVE_KEY.search(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", path[-1])) is not None
 
 
 HANDLER = TomlHandler()

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.formats.structured import Leaf, ScopeRef, configurations
-from mailmigrate.masking import SENSITIVE_KEY, url_credentials
+from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, sensitive_texts
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import Ruleset
 
@@ -59,13 +58,9 @@ class YamlHandler:
             located.findings.append(Finding("MM003", file.display, exc.line, 1, exc.message))
             return located
         leaves = [leaf for document in documents for leaf in document]
-        for leaf in leaves:
-            setting = leaf.setting
-            if SENSITIVE_KEY.search(setting.key) and setting.env_ref is None and setting.value:
-                located.sensitive += [setting.value, doc.text[setting.start:setting.end]]
-            located.sensitive += url_credentials(setting.value)
-            if _is_secrets_yaml(file):  # Home Assistant's secrets.yaml: `!secret name` points here
-                located.definitions.append(setting)
+        located.sensitive += sensitive_texts(doc, leaves)
+        if _is_secrets_yaml(file):  # Home Assistant's secrets.yaml: `!secret name` points here
+            located.definitions += [leaf.setting for leaf in leaves]
         # Each document of a multi-document file (`---`) is configured on its own.
         for index, document in enumerate(documents):
             located.configurations += configurations(document, KIND, file, rules, document=index)
@@ -256,7 +251,6 @@ class _Reader:
 
     def _mapping(self, node: object, path: tuple[str, ...], keys: list[object]) -> _Mapping:
         start = node.start_mark.index  # type: ignore[attr-defined]
-        end = node.end_mark.index  # type: ignore[attr-defined]
         flow = bool(getattr(node, "flow_style", False)) or self.text[start:start + 1] == "{"
         if keys:
             first = keys[0]
