@@ -471,7 +471,25 @@ class _Planner:
             )
         return not value.strip() or bool(_PLACEHOLDER.fullmatch(value.strip()))
 
+    def sender_from_username(self) -> None:
+        """A sender written as the username (Home Assistant's `sender: !secret gmx_username`,
+        `from: CI <${{ secrets.MAIL_USERNAME }}>`): once the username is the token, so is the From."""
+        sender, user = self.config.get("sender"), self.config.get("user")
+        if sender is None or user is None:
+            return
+        if user.env_ref is None:
+            return  # a literal username: the sender written beside it stays what it is
+        # The same variable or secret, alone or inside the sender (`CI <${{ secrets.MAIL_USERNAME }}>`)
+        if user.env_ref == sender.env_ref or user.value.strip() in sender.value:
+            self.finding(
+                "MM202", sender,
+                f"{sender.key} is the SMTP username: with MailPace the username is the API token, so set a "
+                "sender address on the token's domain",
+                fixable=False,
+            )
+
     def plan_credentials(self) -> None:
+        self.sender_from_username()
         if not self.family.credentials_required:
             return
         user = self.value("user")

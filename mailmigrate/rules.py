@@ -31,7 +31,8 @@ CONTAINERS = ("variable", "path", "call", "url_call", "client")  # where a pytho
 # Python clients located by code rather than by key names (formats/smtpclients.py): the
 # container value of a `client` form names one of these.
 CLIENTS = ("smtplib", "SMTPHandler")
-BASE_ROLES = ("host", "port", "hostport", "user", "password", "url")
+# `sender`: the From address, read only to report one that is the SMTP username (MM202).
+BASE_ROLES = ("host", "port", "hostport", "user", "password", "url", "sender")
 ANCHOR_ROLES = ("host", "hostport", "url")  # a configuration exists where one of these is set
 CREDENTIAL_ROLES = ("user", "password")
 

@@ -83,6 +83,6 @@ def test_scenario(tmp_path: Path, scenario: str) -> None:
     # Second cycle: nothing left to change.
     code, out = _run("migrate", str(repo))
     assert "diff --git" not in out
-    assert code == settings["check_after_exit"], out
+    assert code == 0, out  # a dry run exits 1 only when something would change
     code, out = _run("check", str(repo))
     assert code == settings["check_after_exit"], out

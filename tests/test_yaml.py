@@ -393,3 +393,14 @@ def test_flat_keys_are_added_after_the_configurations_last_key(tmp_path: Path) -
     before = "mail.host: smtp.gmail.com\nmail.port: 587\nsystem.secret-key: x\nredis.clusters: {}\n"
     after = "mail.host: smtp.mailpace.com\nmail.port: 587\nmail.use-tls: true\nsystem.secret-key: x\nredis.clusters: {}\n"
     assert_migrates(tmp_path, before, after, name="config.yml", secrets_file=False)
+
+
+def test_sender_that_is_the_username_secret_is_reported(tmp_path: Path) -> None:
+    """Home Assistant's `sender: !secret gmx_username` is the username's secret: once that holds
+    the token, the token would be the From address (MM202, a person picks an address)."""
+    before = (
+        "notify:\n  - platform: smtp\n    server: mail.gmx.net\n    port: 465\n    encryption: tls\n"
+        "    sender: !secret gmx_username\n    username: !secret gmx_username\n    password: !secret gmx_password\n"
+    )
+    _, result = run_file(tmp_path, before, name="configuration.yaml", secrets_file=False)
+    assert [(f.code, f.fixable) for f in result.findings if f.code == "MM202"] == [("MM202", False)]
