@@ -770,3 +770,11 @@ def test_toml_reader_agrees_with_tomllib(text: str, replacement: str) -> None:
             assert setting.value == ("true" if node else "false")
     # every value tomllib found is one entry (arrays and inline tables as one)
     assert len(entries) == len({tuple(e.leaf.path) for e in entries})
+
+
+def test_inline_table_where_the_configuration_sits_is_reported(tmp_path: Path) -> None:
+    """lldap's `smtp_options = { ... }` cannot be read key by key: reported, never passed silently."""
+    before = 'smtp_options = { server = "smtp.gmail.com", port = 465, user = "me@gmail.com", password = "pw" }\n'
+    new, result = run_file(tmp_path, before, name="lldap_config.toml", secrets_file=False)
+    assert new == before
+    assert [f.code for f in result.findings] == ["MM115"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, dotted, sensitive_texts
+from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, dotted, sensitive_texts, unreadable_scopes
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import Ruleset, parse_bool
 
@@ -53,6 +53,7 @@ class JsonHandler:
         leaves = _leaves(doc, root, (), _Lines(doc.text))
         located.sensitive += sensitive_texts(doc, leaves)
         located.configurations = configurations(leaves, KIND, file, rules)
+        located.findings += unreadable_scopes(leaves, KIND, file, rules)
         return located
 
     # -- writing -----------------------------------------------------------------------------

@@ -59,6 +59,18 @@ def sensitive_texts(doc: Document, leaves: Iterable[Leaf]) -> list[str]:
     return found
 
 
+def unreadable_scopes(leaves: Iterable[Leaf], kind: str, file: FileInfo, rules: Ruleset) -> list[Finding]:
+    """A value where a family's configuration would sit that cannot be read key by key (TOML's
+    `smtp_options = { server = ... }` inline table): reported, so it is never passed in silence."""
+    patterns = {scope for family in rules.for_kind(kind) for scope in family.form(kind).scopes}
+    return [
+        Finding("MM115", file.display, leaf.setting.line, leaf.setting.col,
+                f"{leaf.setting.key} is {leaf.setting.opaque}: mailmigrate cannot read the SMTP settings in it; check them by hand")
+        for leaf in leaves
+        if leaf.setting.opaque and any(_matches(tuple(dotted(leaf.path).split(".")), p) for p in patterns if p)
+    ]
+
+
 def duplicate_keys(file: FileInfo, leaves: Iterable[Leaf], *, fold_case: bool = False) -> list[Finding]:
     """A key written twice where the format's reader keeps the last one (INI, .properties)."""
     seen: dict[tuple[str, ...], Setting] = {}

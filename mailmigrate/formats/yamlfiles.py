@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, sensitive_texts
+from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, sensitive_texts, unreadable_scopes
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import Ruleset
 
@@ -64,6 +64,7 @@ class YamlHandler:
         # Each document of a multi-document file (`---`) is configured on its own.
         for index, document in enumerate(documents):
             located.configurations += configurations(document, KIND, file, rules, document=index)
+            located.findings += unreadable_scopes(document, KIND, file, rules)
         for config in located.configurations:
             scope = config.handler_data
             assert isinstance(scope, ScopeRef)
