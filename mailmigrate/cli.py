@@ -173,8 +173,13 @@ def migrate(
     token_stdin: Annotated[
         bool, typer.Option("--token-stdin", help=f"Read the API token from standard input instead of ${TOKEN_VARIABLE}.")
     ] = False,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Skip the login check of the planned result against the emulator.")
+    ] = False,
+    live: Annotated[bool, typer.Option("--live", help="After --write, log in to smtp.mailpace.com with the result.")] = False,
 ) -> None:
-    """Plan the move to MailPace: print a diff (exit 1 if anything would change), or --write it."""
+    """Plan the move to MailPace: print a diff (exit 1 if anything would change), or --write it.
+    The planned result is first checked by logging in to the built-in MailPace emulator."""
     out = _Output()
     token = _read_token(out, token_stdin)
     if not token_env.isidentifier():
@@ -192,6 +197,21 @@ def migrate(
         out.out(output.findings_concise(result.findings))
         out.err("mailmigrate: a rewrite failed its checks (MM005); nothing was written.")
         raise typer.Exit(1)
+    verified = ""  # one line saying how the planned result logged in to the emulator
+    if not no_verify and result.changed_files:
+        # The planned result, logged in to the emulator the way the application will: a plan
+        # that would fail its login is not written.
+        from mailmigrate.verification import VerifyOptions, verify
+
+        plans, context = result.after
+        changed = {o.file.path for o in result.changed_files}
+        outcomes = verify([p for p in plans if p.configuration.file.path in changed], context, os.environ, VerifyOptions())
+        failed = [o for o in outcomes if o.status == "failed"]
+        if failed:
+            out.err(output.verify_text(failed, verbose=False))
+            out.err("mailmigrate: the planned result fails its login (above); nothing was written.")
+            raise typer.Exit(1)
+        verified = "Login check of the planned result (built-in MailPace emulator): " + next(output.verify_summary(outcomes))
     if not write:
         masked_files = []
         for outcome in result.changed_files:
@@ -210,6 +230,7 @@ def migrate(
         if problems:
             out.err(output.findings_concise(problems))
         out.err(output.migrate_summary(result, None, has_token=token is not None))
+        out.err(verified)
         # The contract: 1 when anything would change, 0 when nothing would. Findings that need
         # a person are listed above (and `check` fails on them).
         raise typer.Exit(1 if result.changed_files else 0)
@@ -231,7 +252,79 @@ def migrate(
     if problems:
         out.out(output.findings_concise(problems))
     out.err(output.migrate_summary(result, report.written))
+    out.err(verified)
+    if live:
+        live_code = _verify_and_report(out, paths, token, VerifyOptionsArgs(live=True), verbose=False)
+        raise typer.Exit(1 if problems or live_code == 1 else 0)
     raise typer.Exit(1 if problems else 0)
+
+
+class VerifyOptionsArgs:
+    """The verify options as given on the command line (kept apart so start-up imports nothing)."""
+
+    def __init__(self, live: bool = False, server: str | None = None, ca_file: Path | None = None, timeout: float = 10.0) -> None:
+        self.live, self.server, self.ca_file, self.timeout = live, server, ca_file, timeout
+
+
+def _verify_and_report(out: _Output, paths: list[Path] | None, token: str | None, given: VerifyOptionsArgs, *, verbose: bool) -> int:
+    """Log in with every configuration as the files stand; print the results; the exit code."""
+    from mailmigrate import output
+    from mailmigrate.verification import VerifyOptions, verify
+
+    result = _analyse(out, paths, token=token)
+    options = VerifyOptions(live=given.live, server=given.server, ca_file=given.ca_file, timeout=given.timeout)
+    outcomes = verify(result.plans, result.context, os.environ, options)
+    out.out(output.verify_text(outcomes, verbose=verbose))
+    if any(o.status == "failed" for o in outcomes):
+        return 1
+    return 0 if any(o.status == "ok" for o in outcomes) else 2
+
+
+@app.command(short_help="Log in over SMTP with each configuration (emulator, or --live).")
+def verify(
+    paths: PathsArg = None,
+    live: Annotated[bool, typer.Option("--live", help="Log in to smtp.mailpace.com instead of the built-in emulator.")] = False,
+    server: Annotated[
+        str | None, typer.Option("--server", metavar="HOST[:PORT]", help="With --live: another server than smtp.mailpace.com.")
+    ] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option("--ca-file", help="With --live: trust these CA certificates instead of the system's.")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds allowed for each step.")] = 10.0,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Print the SMTP transcript (AUTH masked).")] = False,
+) -> None:
+    """SMTP login check of each configuration as the files stand: EHLO, STARTTLS, EHLO, AUTH,
+    QUIT; never a message. Exit 0 all resolvable ones logged in, 1 a login failed, 2 nothing
+    could be verified."""
+    out = _Output()
+    if (server or ca_file) and not live:
+        out.fail("--server and --ca-file go with --live")
+    if ca_file is not None and not ca_file.is_file():
+        out.fail(f"--ca-file: {ca_file} is not a file")
+    token = os.environ.get(TOKEN_VARIABLE, "").strip() or None
+    raise typer.Exit(_verify_and_report(out, paths, token, VerifyOptionsArgs(live, server, ca_file, timeout), verbose=verbose))
+
+
+@app.command(short_help="Run the built-in MailPace emulator in the foreground.")
+def emulator(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="STARTTLS listener (MailPace's 25/587/2525).")] = 2587,
+    tls_port: Annotated[int, typer.Option("--tls-port", min=0, max=65535, help="Implicit-TLS listener (MailPace's 465).")] = 2465,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """An SMTP server that behaves as MailPace documents (STARTTLS before AUTH, AUTH only over
+    TLS, username == password == the token). It never relays mail. Point a staging app at it."""
+    out = _Output()
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        out.fail(f"set ${TOKEN_VARIABLE}: the emulator accepts that token only")
+    out.use_secrets(set(), token, set(), set())
+    from mailmigrate.emulator import serve_forever
+
+    try:
+        serve_forever(token, host, port, tls_port, on_ready=out.err)
+    except OSError as exc:
+        out.fail(f"cannot listen on {host}: {exc.strerror or exc}")
+    raise typer.Exit(0)
 
 
 def _read_token(out: _Output, from_stdin: bool) -> str | None:

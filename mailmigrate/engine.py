@@ -83,6 +83,11 @@ class RunResult:
     # when they look like secrets rather than placeholders such as "postgres" or "---".
     sensitive: set[str] = field(default_factory=set)
     blocked: bool = False  # a rewrite failed verification: nothing may be written
+    # How values were resolved (env definitions, the token): what `verify` logs in with.
+    context: PlanContext = field(default_factory=PlanContext)
+    # The configurations as the planned rewrite leaves them, and their context (the same as
+    # plans/context when nothing changes): what migrate's dry-run verification checks.
+    after: tuple[list[ConfigPlan], PlanContext] = field(default_factory=lambda: ([], PlanContext()))
 
     @property
     def changed_files(self) -> list[FileOutcome]:
@@ -122,7 +127,8 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
         if doc is not None:
             docs.append((info, doc))
     located = _locate_all(docs, rules, result.findings)
-    result.plans = _plan_all(located, options)
+    result.plans, result.context = _plan_all(located, options)
+    result.after = (result.plans, result.context)
     result.plans.sort(key=lambda p: (p.configuration.file.display, p.configuration.line))
     result.files = [FileOutcome(info, doc) for info, doc, _ in located]
     _collect_secrets(result, options, located)
@@ -219,7 +225,7 @@ def _take_over_includes(located: list[tuple[FileInfo, Document, Located]], rules
                                 config.settings[role] = replace(setting, source=setting.source or inherited.file, inherited=True)
 
 
-def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> list[ConfigPlan]:
+def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> tuple[list[ConfigPlan], PlanContext]:
     index: dict[str, list[tuple[Setting, FileInfo]]] = defaultdict(list)
     for info, _, found in located:
         # A key an env file's own configuration holds is that configuration's to write: a
@@ -261,7 +267,7 @@ def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOpt
                 plan.additions.clear()
                 plan.needs_token = False
             plans.append(plan)
-    return plans
+    return plans, ctx
 
 
 def _suppressed(plan: ConfigPlan, doc: Document) -> bool:
@@ -421,7 +427,8 @@ def _verify(result: RunResult, rules: Ruleset, options: RunOptions) -> None:
         docs.append((outcome.file, doc))
     scratch: list[Finding] = []
     located = _locate_all(docs, rules, scratch)
-    again = _plan_all(located, options)
+    again, again_context = _plan_all(located, options)
+    result.after = (again, again_context)  # the configurations as the rewrite leaves them
     # Conflicts are settled the same way as in the first pass (MM112), not called unstable.
     _edits(again, {info.path: FileOutcome(info, doc) for info, doc, _ in located}, set())
     for plan in again:

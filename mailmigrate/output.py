@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from mailmigrate.codes import BY_CODE
 from mailmigrate.engine import RunResult
 from mailmigrate.model import ConfigPlan, Finding, Status
 from mailmigrate.planner import MASK
+
+if TYPE_CHECKING:
+    from mailmigrate.verification import Outcome
 
 SECRET_ROLES = frozenset({"password"})
 
@@ -181,3 +185,32 @@ def migrate_summary(result: RunResult, written: list[str] | None, has_token: boo
         out.append("Still to do by hand:")
         out.extend(f"  - {text}" for text in result.followups)
     return "\n".join(out) + "\n"
+
+
+def verify_text(outcomes: list[Outcome], *, verbose: bool) -> str:
+    """One line per configuration checked, what is missing where it could not be resolved, the
+    SMTP transcript with -v (AUTH payloads are masked by the check itself)."""
+    lines: list[str] = []
+    for outcome in outcomes:
+        if outcome.status == "ok":
+            lines.append(f"{outcome.where}: logged in ({outcome.against})")
+        elif outcome.status == "failed":
+            against = f" ({outcome.against})" if outcome.against else ""
+            lines.append(f"{outcome.where}: login FAILED at {outcome.stage}{against}: {outcome.reply}")
+        elif outcome.status == "unresolved":
+            lines.append(f"{outcome.where}: not checked, missing: " + "; ".join(outcome.missing))
+        else:
+            lines.append(f"{outcome.where}: skipped: {outcome.reply}")
+        if verbose:
+            lines += [f"    {line}" for line in outcome.transcript]
+    lines += list(verify_summary(outcomes))
+    return "\n".join(lines) + "\n"
+
+
+def verify_summary(outcomes: list[Outcome]) -> Iterator[str]:
+    """`3 configurations checked: 2 logged in, 1 could not be resolved`."""
+    words = {"ok": "logged in", "failed": "failed", "unresolved": "could not be resolved here", "skipped": "skipped"}
+    counts: Counter[str] = Counter(o.status for o in outcomes)
+    parts = [f"{counts[s]} {w}" for s, w in words.items() if counts[s]]
+    plural = "s" if len(outcomes) != 1 else ""
+    yield f"{len(outcomes)} configuration{plural} checked: {', '.join(parts)}" if parts else "No configuration to check."

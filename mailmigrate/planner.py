@@ -9,7 +9,7 @@ then decide how each value is written in place.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from mailmigrate import providers
@@ -810,4 +810,74 @@ def plan_configuration(config: Configuration, ctx: PlanContext) -> ConfigPlan:
     return _Planner(config, ctx).run()
 
 
-__all__ = ["MASK", "PlanContext", "plan_configuration"]
+
+
+# --------------------------------------------------------------------------------------------
+# Effective values: what a configuration logs in with as the files stand (`verify`)
+
+
+@dataclass(frozen=True)
+class Effective:
+    """Where and how a configuration connects, resolved as far as the repository, the
+    environment and the token allow. `missing` names what could not be resolved."""
+
+    host: str | None
+    port: int | None
+    mode: Mode | None
+    user: str | None
+    password: str | None
+    missing: tuple[str, ...] = ()
+
+
+def effective_values(config: Configuration, ctx: PlanContext, environ: Mapping[str, str]) -> Effective:
+    planner = _Planner(config, ctx)
+    missing: list[str] = []
+
+    def resolve(role: str) -> str | None:
+        setting = config.get(role)
+        if setting is None:
+            return None
+        value = planner.value(role)
+        if value is not None:
+            return value
+        if setting.env_ref is not None:
+            if setting.env_ref == ctx.token_env and ctx.token:
+                return ctx.token
+            if setting.env_ref in environ:
+                return environ[setting.env_ref]
+            if setting.env_default is not None:
+                return setting.env_default
+            missing.append(f"{setting.env_ref} (read by {setting.key} in {config.file.display}; set where the app runs)")
+            return None
+        missing.append(f"{setting.key} in {config.file.display} is {setting.opaque or 'not readable'}")
+        return None
+
+    if "url" in config.settings:
+        raw = resolve("url")
+        url = parse_url(raw) if raw else None
+        dialect = config.family.url
+        if url is None or dialect is None:
+            return Effective(None, None, None, None, None, tuple(missing) or (f"{config.settings['url'].key} is not a URL",))
+        _, scheme = dialect.split_scheme(url.scheme)
+        url_port = int(url.port) if url.port else dialect.ports.get(scheme, config.family.default_port)
+        url_slots = {"scheme": Slot(dialect.scheme, True, scheme)}
+        url_slots.update({n: Slot(spec, url.query_value(n) is not None, url.query_value(n)) for n, spec in dialect.query.items()})
+        mode = read_mode(config.family, url_slots, url_port).mode
+        return Effective(url.host, url_port, mode, url.user, url.password, tuple(missing))
+    if "hostport" in config.settings:
+        combined = resolve("hostport")
+        host, port_text = split_hostport(combined) if combined is not None else (None, None)
+    else:
+        host = resolve("host") if "host" in config.settings else None
+        port_text = resolve("port") if "port" in config.settings else None
+    port = int(port_text) if port_text and port_text.strip().isdigit() else (
+        config.default_port or config.family.default_port if not port_text else None
+    )
+    if port_text and port is None:
+        missing.append(f"port {port_text.strip()!r} in {config.file.display} is not a port number")
+    mode = read_mode(config.family, planner.slots(port), port).mode if port is not None else None
+    user, password = resolve("user"), resolve("password")
+    return Effective(host, port, mode, user, password, tuple(missing))
+
+
+__all__ = ["MASK", "Effective", "PlanContext", "effective_values", "plan_configuration"]

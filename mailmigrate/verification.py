@@ -1,0 +1,171 @@
+"""Proof by SMTP login: each configuration's effective values, tried the way the application
+would log in -- against the built-in MailPace emulator (dry run: only the address is the
+emulator's; port mode, TLS mode and credentials are the configuration's own) or against
+smtp.mailpace.com (`--live`). No message is ever sent.
+
+What cannot be resolved here (a variable set only in deployment) is reported with what is
+missing, never counted as a failure; configurations that do not point at MailPace yet are
+skipped (`migrate` moves them first).
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from mailmigrate import providers
+from mailmigrate.model import ConfigPlan, Configuration, Mode, Status
+from mailmigrate.planner import PlanContext, effective_values
+
+if TYPE_CHECKING:
+    from mailmigrate.emulator import Emulator
+
+# Stands in for the token in a dry run without one: configurations that refer to the token
+# variable log in with it; literal credentials cannot be judged without the real token.
+PLACEHOLDER_TOKEN = "mailmigrate-dry-run-token"
+VERIFIED = (Status.MIGRATE, Status.MAILPACE, Status.ATTENTION)
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    live: bool = False
+    server: str | None = None  # HOST[:PORT] instead of smtp.mailpace.com (live)
+    ca_file: Path | None = None
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One configuration's login check."""
+
+    configuration: Configuration
+    status: Literal["ok", "failed", "unresolved", "skipped"]
+    against: str  # "emulator (starttls)", "smtp.mailpace.com:465"
+    stage: str = ""  # connect, tls, auth (failed)
+    reply: str = ""
+    missing: tuple[str, ...] = ()
+    transcript: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str:
+        config = self.configuration
+        scope = f" [{config.scope}]" if config.scope not in ("file", "module") else ""
+        return f"{config.file.display}:{config.line}{scope}"
+
+
+def verify(
+    plans: list[ConfigPlan], ctx: PlanContext, environ: Mapping[str, str], options: VerifyOptions
+) -> list[Outcome]:
+    """Check every configuration that uses SMTP with login. Emulators start only when needed."""
+    token = ctx.token or environ.get(ctx.token_env) or None
+    context = replace(ctx, token=token or PLACEHOLDER_TOKEN)
+    outcomes: list[Outcome] = []
+    with _Servers(token or PLACEHOLDER_TOKEN, options) as servers:
+        for plan in plans:
+            if plan.status not in VERIFIED or not plan.configuration.family.credentials_required:
+                continue
+            outcomes.append(_check(plan.configuration, context, environ, servers, options, real_token=token is not None))
+    return outcomes
+
+
+def _check(
+    config: Configuration, ctx: PlanContext, environ: Mapping[str, str], servers: _Servers,
+    options: VerifyOptions, *, real_token: bool,
+) -> Outcome:
+    if config.file.is_template:
+        return Outcome(config, "skipped", "", reply="a template: its values are filled in where the app runs")
+    values = effective_values(config, ctx, environ)
+    host = (values.host or "").strip()
+    if values.missing:
+        return Outcome(config, "unresolved", "", missing=values.missing)
+    if not (providers.is_mailpace(host) or providers.is_legacy_mailpace(host)):
+        shown = host or "no host"
+        return Outcome(config, "skipped", "", reply=f"points at {shown}, not MailPace: run `mailmigrate migrate` first")
+    if values.port is None:
+        return Outcome(config, "unresolved", "", missing=("the port cannot be read",))
+    if values.mode is None:  # Django refuses EMAIL_USE_TLS and EMAIL_USE_SSL together
+        return Outcome(config, "failed", "", stage="tls", reply="STARTTLS and implicit TLS are both switched on")
+    user, password = values.user or "", values.password or ""
+    try:
+        user, password = _dereference(user, ctx, environ), _dereference(password, ctx, environ)
+    except LookupError as missing:
+        return Outcome(config, "unresolved", "", missing=(f"{missing.args[0]} (referred to in {config.file.display}; set where the app runs)",))
+    if not user.strip() or not password.strip():
+        # Emptied in a tracked file (tracked files never hold the token): set in deployment.
+        empty = [s.key for r, s in config.settings.items() if r in ("user", "password")] or ["the credentials"]
+        return Outcome(config, "unresolved", "", missing=(f"{' and '.join(empty)} (empty in {config.file.display}; set where the app runs)",))
+    if not real_token and (user != PLACEHOLDER_TOKEN or password != PLACEHOLDER_TOKEN):
+        # Literal credentials: only the real token can say whether they are right.
+        return Outcome(config, "unresolved", "", missing=(f"the MailPace API token ({ctx.token_env}) to check the credentials written here",))
+    from mailmigrate.smtpcheck import check_login
+
+    mode: Literal["starttls", "implicit", "none"] = values.mode.value
+    if options.live:
+        address, port = _live_address(options, values.port)
+        tls = ssl.create_default_context(cafile=str(options.ca_file) if options.ca_file else None)
+        result = check_login(address, port, mode, user, password, context=tls, server_hostname=address, timeout=options.timeout)
+        against = f"{address}:{port}"
+    else:
+        emulator = servers.emulator(Mode.IMPLICIT if values.mode is Mode.IMPLICIT else Mode.STARTTLS)
+        tls = ssl.create_default_context(cadata=emulator.cert_pem)
+        result = check_login(
+            emulator.host, emulator.port, mode, user, password, context=tls,
+            server_hostname=providers.MAILPACE_HOST, timeout=options.timeout,
+        )
+        against = f"emulator ({values.mode.value}, as port {values.port})"
+    return Outcome(
+        config, "ok" if result.ok else "failed", against,
+        stage="" if result.ok else result.stage, reply=result.reply, transcript=result.transcript,
+    )
+
+
+# A credential written as a reference inside a URL or a value the tool wrote: compose/Spring
+# ${NAME}, a workflow's ${{ secrets.NAME }}, Grafana's $__env{NAME}, Home Assistant's !secret.
+_REFERENCE = re.compile(r"\$\{\{\s*secrets\.(?P<a>\w+)\s*\}\}|\$\{(?P<b>\w+)\}|\$__env\{(?P<c>\w+)\}|!secret\s+(?P<d>\w+)")
+
+
+def _dereference(text: str, ctx: PlanContext, environ: Mapping[str, str]) -> str:
+    match = _REFERENCE.fullmatch(text.strip())
+    if match is None:
+        return text
+    name = next(group for group in match.groups() if group)
+    if name.upper() == ctx.token_env.upper() and ctx.token:
+        return ctx.token
+    if name in environ:
+        return environ[name]
+    raise LookupError(name)
+
+
+def _live_address(options: VerifyOptions, port: int) -> tuple[str, int]:
+    if not options.server:
+        return providers.MAILPACE_HOST, port
+    host, _, given = options.server.rpartition(":") if options.server.count(":") == 1 else (options.server, "", "")
+    return (host, int(given)) if given.isdigit() else (options.server, port)
+
+
+class _Servers:
+    """The emulators a dry run needs, one per TLS mode, started on first use."""
+
+    def __init__(self, token: str, options: VerifyOptions) -> None:
+        self.token = token
+        self.options = options
+        self.stack = ExitStack()
+        self.running: dict[Mode, Emulator] = {}
+
+    def emulator(self, mode: Mode) -> Emulator:
+        from mailmigrate.emulator import Emulator
+
+        if mode not in self.running:
+            self.running[mode] = self.stack.enter_context(Emulator(self.token, "implicit" if mode is Mode.IMPLICIT else "starttls"))
+        return self.running[mode]
+
+    def __enter__(self) -> _Servers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()
