@@ -125,3 +125,50 @@ def test_live_against_another_server_with_its_ca(tmp_path: Path, smtp_server: ob
     # Without the CA, the certificate is refused: a TLS-stage failure.
     code, out, _ = _run(*args[:4], "--timeout", "5", str(repo), env={"MAILPACE_API_TOKEN": TOKEN})
     assert code == 1 and "FAILED at tls" in out and "certificate verify failed" in out
+
+
+def test_a_server_that_never_greets_fails_at_connect_within_the_timeout(tmp_path: Path) -> None:
+    """--live against a server that accepts and stalls: a connect-stage failure, exit 1, no hang."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+    repo = _repo(tmp_path, MIGRATED_ENV)
+    started = time.monotonic()
+    code, out, _ = _run("verify", "--live", "--server", f"127.0.0.1:{listener.getsockname()[1]}", "--timeout", "1", str(repo),
+                        env={"MAILPACE_API_TOKEN": TOKEN})
+    assert code == 1 and "FAILED at connect" in out
+    assert time.monotonic() - started < 10
+    listener.close()
+
+
+@pytest.mark.slow
+def test_emulator_command_runs_in_the_foreground_until_interrupted(tmp_path: Path) -> None:
+    import signal
+    import smtplib
+    import ssl
+    import subprocess
+    import sys
+
+    env = {"MAILPACE_API_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mailmigrate", "emulator", "--port", "0", "--tls-port", "0"],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline() for _ in range(2)]
+        port = int(next(part for line in lines for part in line.replace(":", " ").split() if part.isdigit() and int(part) > 1024))
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+            client.starttls(context=ssl._create_unverified_context())
+            client.login(TOKEN, TOKEN)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert TOKEN not in "".join(lines) + err
