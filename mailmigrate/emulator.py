@@ -346,13 +346,13 @@ def _make_controller(
             # end; the loop then runs until their transports have closed (bounded), so none is
             # left open when the loop closes and, on Python 3.12+, the server's wait_closed()
             # is not left waiting for them.
-            if not _shut_down_connections(listener):
-                super().cancel_tasks(stop_loop)
-                return
+            # (The server is not closed here: a connection whose accept is under way would then
+            # fail to get a transport and stay open; aiosmtpd closes the server after this.)
             deadline = self.loop.time() + _STOP_GRACE_SECONDS
 
             def when_closed() -> None:
-                if _open_connections(listener) and self.loop.time() < deadline:
+                # Again on every round: a connection accepted meanwhile is shut down as well.
+                if _shut_down_connections(listener) and self.loop.time() < deadline:
                     self.loop.call_later(0.01, when_closed)
                 else:
                     Controller.cancel_tasks(self, stop_loop)
