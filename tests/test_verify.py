@@ -172,3 +172,11 @@ def test_emulator_command_runs_in_the_foreground_until_interrupted(tmp_path: Pat
         _, err = process.communicate(timeout=15)
     assert process.returncode == 0
     assert TOKEN not in "".join(lines) + err
+
+
+def test_implicit_tls_configuration_logs_in_to_the_implicit_emulator(tmp_path: Path) -> None:
+    env_text = MIGRATED_ENV.replace("587", "465").replace("EMAIL_USE_TLS", "EMAIL_USE_SSL")
+    repo = _repo(tmp_path, env_text)
+    code, out, _ = _run("verify", "-v", str(repo), env={"MAILPACE_API_TOKEN": TOKEN})
+    assert code == 0 and "logged in (emulator (implicit, as port 465))" in out
+    assert "STARTTLS" not in out.split("logged in", 1)[1]  # TLS from the first byte, no upgrade
