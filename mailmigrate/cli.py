@@ -6,6 +6,7 @@ internal error — and then nothing was written. All output goes through one mas
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from enum import Enum
@@ -207,11 +208,13 @@ def migrate(
         changed = {o.file.path for o in result.changed_files}
         outcomes = verify([p for p in plans if p.configuration.file.path in changed], context, os.environ, VerifyOptions())
         failed = [o for o in outcomes if o.status == "failed"]
-        if failed:
+        if failed and write:
             out.err(output.verify_text(failed, verbose=False))
             out.err("mailmigrate: the planned result fails its login (above); nothing was written.")
             raise typer.Exit(1)
         verified = "Login check of the planned result (built-in MailPace emulator): " + next(output.verify_summary(outcomes))
+        if failed:  # a dry run still shows the plan: the failure says what to fix before --write
+            verified = output.verify_text(failed, verbose=False) + verified + "\n--write would refuse this plan."
     if not write:
         masked_files = []
         for outcome in result.changed_files:
@@ -301,6 +304,22 @@ def verify(
         out.fail("--server and --ca-file go with --live")
     if ca_file is not None and not ca_file.is_file():
         out.fail(f"--ca-file: {ca_file} is not a file")
+    if ca_file is not None:
+        import ssl
+
+        try:
+            ssl.create_default_context(cafile=str(ca_file))
+        except (ssl.SSLError, OSError, ValueError):
+            out.fail(f"--ca-file: {ca_file} holds no usable PEM certificate")
+    if not math.isfinite(timeout):
+        out.fail("--timeout: give a number of seconds")
+    if server is not None:
+        from mailmigrate.verification import parse_server
+
+        try:
+            parse_server(server)
+        except ValueError as exc:
+            out.fail(f"--server: {exc}")
     token = os.environ.get(TOKEN_VARIABLE, "").strip() or None
     raise typer.Exit(_verify_and_report(out, paths, token, VerifyOptionsArgs(live, server, ca_file, timeout), verbose=verbose))
 
@@ -314,6 +333,8 @@ def emulator(
     """An SMTP server that behaves as MailPace documents (STARTTLS before AUTH, AUTH only over
     TLS, username == password == the token). It never relays mail. Point a staging app at it."""
     out = _Output()
+    if port == tls_port and port != 0:
+        out.fail("--port and --tls-port must differ: one listener per TLS mode")
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
         out.fail(f"set ${TOKEN_VARIABLE}: the emulator accepts that token only")
@@ -323,7 +344,7 @@ def emulator(
     try:
         serve_forever(token, host, port, tls_port, on_ready=out.err)
     except OSError as exc:
-        out.fail(f"cannot listen on {host}: {exc.strerror or exc}")
+        out.fail(f"cannot listen on {host} (--port {port}, --tls-port {tls_port}): {exc.strerror or exc}")
     raise typer.Exit(0)
 
 

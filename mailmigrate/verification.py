@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # variable log in with it; literal credentials cannot be judged without the real token.
 PLACEHOLDER_TOKEN = "mailmigrate-dry-run-token"
 VERIFIED = (Status.MIGRATE, Status.MAILPACE, Status.ATTENTION)
+EMULATOR_TIMEOUT = 2.0  # seconds per step against the local emulator
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,10 @@ def _check(
         # Emptied in a tracked file (tracked files never hold the token): set in deployment.
         empty = [s.key for r, s in config.settings.items() if r in ("user", "password")] or ["the credentials"]
         return Outcome(config, "unresolved", "", missing=(f"{' and '.join(empty)} (empty in {config.file.display}; set where the app runs)",))
-    if not real_token and (user != PLACEHOLDER_TOKEN or password != PLACEHOLDER_TOKEN):
-        # Literal credentials: only the real token can say whether they are right.
-        return Outcome(config, "unresolved", "", missing=(f"the MailPace API token ({ctx.token_env}) to check the credentials written here",))
+    if not real_token:
+        # Without the token nothing can be proven: a login with a stand-in would say nothing
+        # about the real one, and --live must never send a made-up credential.
+        return Outcome(config, "unresolved", "", missing=(f"{ctx.token_env} (the MailPace API token; set it to check this login)",))
     from mailmigrate.smtpcheck import check_login
 
     mode: Literal["starttls", "implicit", "none"] = values.mode.value
@@ -111,11 +113,20 @@ def _check(
         result = check_login(address, port, mode, user, password, context=tls, server_hostname=address, timeout=options.timeout)
         against = f"{address}:{port}"
     else:
-        emulator = servers.emulator(Mode.IMPLICIT if values.mode is Mode.IMPLICIT else Mode.STARTTLS)
+        # The emulator listening as MailPace does on that port (465 implicit TLS, 25/587/2525
+        # STARTTLS), reached in the configuration's own TLS mode: a mismatch fails as it would.
+        if values.port == providers.MAILPACE_IMPLICIT_PORT:
+            emulator = servers.emulator(Mode.IMPLICIT)
+        elif values.port in providers.MAILPACE_STARTTLS_PORTS:
+            emulator = servers.emulator(Mode.STARTTLS)
+        else:
+            return Outcome(config, "failed", f"emulator (as port {values.port})", stage="connect",
+                           reply=f"MailPace does not listen on port {values.port} (25, 587, 2525: STARTTLS; 465: implicit TLS)")
         tls = ssl.create_default_context(cadata=emulator.cert_pem)
         result = check_login(
             emulator.host, emulator.port, mode, user, password, context=tls,
-            server_hostname=providers.MAILPACE_HOST, timeout=options.timeout,
+            # a local server answers at once; a silent one is a mode mismatch, not a slow network
+            server_hostname=providers.MAILPACE_HOST, timeout=min(options.timeout, EMULATOR_TIMEOUT),
         )
         against = f"emulator ({values.mode.value}, as port {values.port})"
     return Outcome(
@@ -141,11 +152,31 @@ def _dereference(text: str, ctx: PlanContext, environ: Mapping[str, str]) -> str
     raise LookupError(name)
 
 
+def parse_server(text: str) -> tuple[str, int | None]:
+    """`HOST`, `HOST:PORT`, `[IPv6]:PORT` or a bare IPv6 address; ValueError when malformed."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"{text!r} is not HOST[:PORT] ([IPv6]:PORT for an IPv6 address)")
+        port_text, has_port = rest[1:], bool(rest)
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        has_port = True
+    else:
+        host, port_text, has_port = text, "", False  # a name, or an IPv6 address without a port
+    if not host:
+        raise ValueError(f"{text!r} names no host")
+    if has_port and not (port_text.isdigit() and 0 < int(port_text) < 65536):
+        raise ValueError(f"{port_text!r} is not a port number")
+    return host, int(port_text) if has_port else None
+
+
 def _live_address(options: VerifyOptions, port: int) -> tuple[str, int]:
     if not options.server:
         return providers.MAILPACE_HOST, port
-    host, _, given = options.server.rpartition(":") if options.server.count(":") == 1 else (options.server, "", "")
-    return (host, int(given)) if given.isdigit() else (options.server, port)
+    host, given = parse_server(options.server)
+    return host, given or port
 
 
 class _Servers:

@@ -180,3 +180,52 @@ def test_implicit_tls_configuration_logs_in_to_the_implicit_emulator(tmp_path: P
     code, out, _ = _run("verify", "-v", str(repo), env={"MAILPACE_API_TOKEN": TOKEN})
     assert code == 0 and "logged in (emulator (implicit, as port 465))" in out
     assert "STARTTLS" not in out.split("logged in", 1)[1]  # TLS from the first byte, no upgrade
+
+
+@pytest.mark.parametrize(
+    ("env_text", "words"),
+    [
+        # STARTTLS on 465 (MailPace's implicit-TLS port) and implicit TLS on 587: wrong pairing
+        (MIGRATED_ENV.replace("EMAIL_PORT=587", "EMAIL_PORT=465"), "FAILED at"),
+        (MIGRATED_ENV.replace("EMAIL_USE_TLS", "EMAIL_USE_SSL"), "FAILED at"),
+        # not a MailPace port at all
+        (MIGRATED_ENV.replace("EMAIL_PORT=587", "EMAIL_PORT=2526"), "MailPace does not listen on port 2526"),
+    ],
+    ids=["starttls-on-465", "implicit-on-587", "port-2526"],
+)
+def test_the_emulator_listens_as_mailpace_does_on_each_port(tmp_path: Path, env_text: str, words: str) -> None:
+    repo = _repo(tmp_path, env_text)
+    code, out, _ = _run("verify", str(repo), env={"MAILPACE_API_TOKEN": TOKEN})
+    assert code == 1 and words in out, out
+
+
+def test_without_a_token_nothing_is_sent(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, MIGRATED_ENV.replace(TOKEN, "${MAILPACE_API_TOKEN}"))
+    code, out, _ = _run("verify", str(repo))
+    assert code == 2 and "missing: MAILPACE_API_TOKEN" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--live", "--server", "127.0.0.1:abc"], "--server"),
+        (["--live", "--server", "127.0.0.1:"], "--server"),
+        (["--timeout", "nan"], "--timeout"),
+        (["--live", "--ca-file", __file__], "--ca-file"),
+    ],
+)
+def test_bad_verify_options_are_usage_errors(tmp_path: Path, args: list[str], words: str) -> None:
+    repo = _repo(tmp_path, MIGRATED_ENV)
+    code, _, err = _run("verify", *args, str(repo), env={"MAILPACE_API_TOKEN": TOKEN})
+    assert code == 2 and words in err and "internal error" not in err
+
+
+def test_a_dry_run_still_shows_the_plan_whose_login_fails(tmp_path: Path) -> None:
+    settings = (
+        'import os\nEMAIL_HOST = "smtp.sendgrid.net"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\n'
+        'EMAIL_HOST_USER = os.environ["SMTP_USER"]\nEMAIL_HOST_PASSWORD = os.environ["SMTP_PASSWORD"]\n'
+    )
+    repo = make_repo(tmp_path / "r", {"settings.py": settings})
+    env = {"MAILPACE_API_TOKEN": TOKEN, "SMTP_USER": "apikey", "SMTP_PASSWORD": "SG.old-provider-key"}
+    code, out, err = _run("migrate", str(repo), env=env)
+    assert code == 1 and "diff --git" in out and "--write would refuse this plan" in err
