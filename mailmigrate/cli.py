@@ -182,6 +182,8 @@ def migrate(
     """Plan the move to MailPace: print a diff (exit 1 if anything would change), or --write it.
     The planned result is first checked by logging in to the built-in MailPace emulator."""
     out = _Output()
+    if live and not write:
+        out.fail("--live logs in to MailPace after --write: use both, or `mailmigrate verify --live`")
     token = _read_token(out, token_stdin)
     if not token_env.isidentifier():
         out.fail(f"--token-env: {token_env!r} is not a valid variable name")

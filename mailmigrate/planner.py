@@ -837,6 +837,10 @@ def effective_values(config: Configuration, ctx: PlanContext, environ: Mapping[s
         setting = config.get(role)
         if setting is None:
             return None
+        if setting.env_ref is not None and setting.env_ref in environ and setting.true_words is None:
+            # A variable set in the environment wins over the env files (python-dotenv, Laravel,
+            # Symfony and django-environ never override it): what the running app would read.
+            return environ[setting.env_ref]
         value = planner.value(role)
         if value is not None:
             return value

@@ -229,3 +229,22 @@ def test_a_dry_run_still_shows_the_plan_whose_login_fails(tmp_path: Path) -> Non
     env = {"MAILPACE_API_TOKEN": TOKEN, "SMTP_USER": "apikey", "SMTP_PASSWORD": "SG.old-provider-key"}
     code, out, err = _run("migrate", str(repo), env=env)
     assert code == 1 and "diff --git" in out and "--write would refuse this plan" in err
+
+
+def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
+    """python-dotenv, Laravel and Symfony never override a variable already set: verify reads
+    what the running app would."""
+    settings = (
+        'import os\nEMAIL_HOST = "smtp.mailpace.com"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\n'
+        'EMAIL_HOST_USER = os.environ["SMTP_LOGIN"]\nEMAIL_HOST_PASSWORD = os.environ["SMTP_LOGIN"]\n'
+    )
+    repo = make_repo(tmp_path / "r", {"settings.py": settings, ".gitignore": ".env\n"}, {".env": f"SMTP_LOGIN={TOKEN}\n"})
+    code, _, _ = _run("verify", str(repo), env={"MAILPACE_API_TOKEN": TOKEN})
+    assert code == 0
+    code, out, _ = _run("verify", str(repo), env={"MAILPACE_API_TOKEN": TOKEN, "SMTP_LOGIN": "stale-value-1"})
+    assert code == 1 and "535" in out
+
+
+def test_live_without_write_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = _run("migrate", "--live", str(_repo(tmp_path, MIGRATED_ENV)))
+    assert code == 2 and "--write" in err
