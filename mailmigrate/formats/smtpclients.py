@@ -242,6 +242,7 @@ class _Reader:
             elif isinstance(node, ast.Assign) and names.smtp_class(node.value):
                 self.class_vars.update(dotted_name(target) for target in node.targets)
         self.calls.sort(key=_position)
+        self.constructors = [c for c in self.calls if names.smtp_class(c.func)]  # smtplib.SMTP(...) and the like
         self._env_reads: dict[str, list[ast.AST]] | None = None  # computed when a login needs it
         self._assigned: dict[int, tuple[dict[str, list[ast.expr]], set[str]]] = {}
         self._local_names: dict[tuple[int, int], dict[str, ast.expr]] = {}
@@ -519,9 +520,9 @@ class _Reader:
             return None
         mine = self.statement_of(call)
         my_body = _body_holding(mine, self.parents.get(mine))
-        for other in self.calls:
+        for other in self.constructors:
             parent = self.parents.get(other)
-            if other is call or not isinstance(parent, ast.Assign) or self.names.smtp_class(other.func) is None:
+            if other is call or not isinstance(parent, ast.Assign):
                 continue
             if any(dotted_name(t) == var for t in parent.targets) and self.function_of(other) is self.function_of(call):
                 if _body_holding(parent, self.parents.get(parent)) is not my_body:
@@ -631,9 +632,9 @@ class _Reader:
         region: ast.AST = owner if var.startswith("self.") and owner is not None else function or self.module.tree
         after = _position(call)
         until: tuple[int, int] | None = None
-        for other in self.calls:
+        for other in self.constructors:
             parent = self.parents.get(other)
-            if _position(other) > after and self.names.smtp_class(other.func) and isinstance(parent, ast.Assign):
+            if _position(other) > after and isinstance(parent, ast.Assign):
                 if any(dotted_name(t) == var for t in parent.targets) and _inside(other, region, self):
                     until = _position(other)
                     break
@@ -873,7 +874,7 @@ def _bound_names(node: ast.AST) -> Iterator[str]:
 
 
 def _inside(node: ast.AST, region: ast.AST, reader: _Reader) -> bool:
-    return region is reader.module.tree or region in set(reader.ancestors(node))
+    return region is reader.module.tree or any(parent is region for parent in reader.ancestors(node))
 
 
 def _body_holding(stmt: ast.stmt, parent: ast.AST | None) -> list[ast.stmt] | None:
