@@ -59,7 +59,6 @@ class PythonHandler:
             located.findings.append(Finding("MM003", file.display, line, 1, f"Python syntax error: {getattr(exc, 'msg', exc)}"))
             return located
         module = Module(doc, tree, rules)
-        located.sensitive = list(module.sensitive_values())
         for scope in module.scopes(rules):
             located.configurations.extend(_configurations(scope, module, file, rules))
             if scope.name == "module":
@@ -79,6 +78,10 @@ class PythonHandler:
                 if "url" in c.settings or not any(s.opaque and not s.known and s.env_ref is None for s in c.settings.values())
             ]
         located.configurations.sort(key=lambda c: c.line)
+        if located.configurations or located.partials:
+            # Other credentials in the module (SECRET_KEY, DATABASES passwords): only a file
+            # with a configuration is ever shown (diff context), so only then are they collected.
+            located.sensitive = list(module.sensitive_values())
         located.includes = list(star_imports(tree, file))
         located.findings.extend(misspelled(module, file, rules))
         located.findings.extend(derived_from(module, file, located.configurations))
