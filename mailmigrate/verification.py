@@ -25,8 +25,8 @@ from mailmigrate.planner import PlanContext, effective_values
 if TYPE_CHECKING:
     from mailmigrate.emulator import Emulator
 
-# Stands in for the token in a dry run without one: configurations that refer to the token
-# variable log in with it; literal credentials cannot be judged without the real token.
+# Stands in for the token while values are resolved without one, so that what else is missing
+# is still found; nothing is ever sent with it (without the token a login proves nothing).
 PLACEHOLDER_TOKEN = "mailmigrate-dry-run-token"
 VERIFIED = (Status.MIGRATE, Status.MAILPACE, Status.ATTENTION)
 EMULATOR_TIMEOUT = 2.0  # seconds per step against the local emulator
@@ -66,7 +66,7 @@ def verify(
     token = ctx.token or environ.get(ctx.token_env) or None
     context = replace(ctx, token=token or PLACEHOLDER_TOKEN)
     outcomes: list[Outcome] = []
-    with _Servers(token or PLACEHOLDER_TOKEN, options) as servers:
+    with _Servers(token or PLACEHOLDER_TOKEN) as servers:
         for plan in plans:
             if plan.status not in VERIFIED or not plan.configuration.family.credentials_required:
                 continue
@@ -182,9 +182,8 @@ def _live_address(options: VerifyOptions, port: int) -> tuple[str, int]:
 class _Servers:
     """The emulators a dry run needs, one per TLS mode, started on first use."""
 
-    def __init__(self, token: str, options: VerifyOptions) -> None:
+    def __init__(self, token: str) -> None:
         self.token = token
-        self.options = options
         self.stack = ExitStack()
         self.running: dict[Mode, Emulator] = {}
 
