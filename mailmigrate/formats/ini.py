@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
-from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, duplicate_keys, sensitive_texts
-from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
+from mailmigrate.formats.structured import Leaf, ScopeRef, locate_lines
+from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Setting
 from mailmigrate.rules import Ruleset
 
 KIND = "ini"
@@ -74,19 +74,9 @@ class IniHandler:
     kind = KIND
 
     def locate(self, doc: Document, file: FileInfo, rules: Ruleset) -> Located:
-        located = Located()
         scan = _scan(doc.text)
-        for line, what, text in scan.problems:
-            located.findings.append(Finding("MM003", file.display, line, 1, what))
-            located.sensitive.append(text.strip())  # it may be a secret without its key
         leaves = [Leaf(entry.section + (entry.key,), entry.setting) for entry in scan.entries]
-        located.findings += duplicate_keys(file, leaves, fold_case=True)
-        located.sensitive += sensitive_texts(doc, leaves)
-        if scan.problems:
-            # A line the application's own reader refuses: the file is reported, not edited.
-            return located
-        located.configurations = configurations(leaves, KIND, file, rules, fold_case=True)
-        return located
+        return locate_lines(doc, file, rules, KIND, leaves, scan.problems, fold_case=True)
 
     # -- writing -----------------------------------------------------------------------------
 

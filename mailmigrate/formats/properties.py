@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from mailmigrate.document import Document
 from mailmigrate.formats import Located
 from mailmigrate.formats.ini import emptied_start
-from mailmigrate.formats.structured import Leaf, ScopeRef, configurations, duplicate_keys, sensitive_texts
-from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Finding, Setting
+from mailmigrate.formats.structured import Leaf, ScopeRef, locate_lines
+from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Setting
 from mailmigrate.rules import Ruleset
 
 KIND = "properties"
@@ -63,19 +63,9 @@ class PropertiesHandler:
     kind = KIND
 
     def locate(self, doc: Document, file: FileInfo, rules: Ruleset) -> Located:
-        located = Located()
         scan = _scan(doc.text)
-        for line, what, text in scan.problems:
-            located.findings.append(Finding("MM003", file.display, line, 1, what))
-            located.sensitive.append(text.strip())
         leaves = [Leaf(key_path(entry.key), entry.setting) for entry in scan.entries]
-        located.findings += duplicate_keys(file, leaves)
-        located.sensitive += sensitive_texts(doc, leaves)
-        if scan.problems:
-            # A line the application's own reader refuses: the file is reported, not edited.
-            return located
-        located.configurations = configurations(leaves, KIND, file, rules)
-        return located
+        return locate_lines(doc, file, rules, KIND, leaves, scan.problems)
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from mailmigrate.document import Document
+from mailmigrate.formats import Located
 from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import Configuration, FileInfo, Finding, Setting
 from mailmigrate.rules import Family, Form, Ruleset
@@ -57,6 +58,26 @@ def sensitive_texts(doc: Document, leaves: Iterable[Leaf]) -> list[str]:
             found += [setting.value, doc.text[setting.start:setting.end]]
         found += url_credentials(setting.value)  # "DataSource": "postgres://mm:pw@db"
     return found
+
+
+def locate_lines(
+    doc: Document, file: FileInfo, rules: Ruleset, kind: str, leaves: list[Leaf],
+    problems: Iterable[tuple[int, str, str]], *, fold_case: bool = False,
+) -> Located:
+    """What a line-based reader (INI, .properties) found: its unreadable lines (MM003, their text
+    masked since it may be a secret without its key), keys written twice, and -- only when every
+    line could be read, as the application's own reader would refuse the file otherwise -- the
+    configurations."""
+    located = Located()
+    unreadable = list(problems)
+    for line, what, text in unreadable:
+        located.findings.append(Finding("MM003", file.display, line, 1, what))
+        located.sensitive.append(text.strip())
+    located.findings += duplicate_keys(file, leaves, fold_case=fold_case)
+    located.sensitive += sensitive_texts(doc, leaves)
+    if not unreadable:
+        located.configurations = configurations(leaves, kind, file, rules, fold_case=fold_case)
+    return located
 
 
 def unreadable_scopes(leaves: Iterable[Leaf], kind: str, file: FileInfo, rules: Ruleset) -> list[Finding]:
