@@ -16,7 +16,7 @@ from pathlib import Path
 from mailmigrate import formats
 from mailmigrate.discovery import discover
 from mailmigrate.document import Document, DocumentError, apply_edits, decode, read_bytes
-from mailmigrate.filekinds import holds_secrets
+from mailmigrate.filekinds import SECRETS_YAML
 from mailmigrate.formats import Located
 from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import PENDING, ConfigPlan, Edit, FileInfo, Finding, Setting, Status
@@ -161,7 +161,8 @@ def _read(info: FileInfo, mentions_keys: Callable[[bytes], bool], findings: list
     # checked first so a binary file with a config name is reported, not silently passed.
     # Env files are always parsed: one holding only `POSTMARK_TOKEN=...` is where a
     # `${POSTMARK_TOKEN}` elsewhere gets its value.
-    if b"\0" not in data and info.kind != "env" and not holds_secrets(info.display) and not mentions_keys(data):
+    # Home Assistant's secrets.yaml likewise (`!secret gmx_password` values live there).
+    if b"\0" not in data and info.kind != "env" and info.path.name.lower() not in SECRETS_YAML and not mentions_keys(data):
         return None
     try:
         return decode(data)

@@ -74,7 +74,3 @@ def handler_for(kind: str) -> FormatHandler:
         module = importlib.import_module(_REGISTRY[kind])
         _LOADED[kind] = module.HANDLER
     return _LOADED[kind]
-
-
-def known_kinds() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
