@@ -12,11 +12,14 @@ import sys
 from enum import Enum
 from pathlib import Path
 from collections.abc import Callable
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from mailmigrate import __version__
+
+if TYPE_CHECKING:  # imported where used: `check` in a pre-commit hook never loads ssl
+    from mailmigrate.verification import VerifyOptions
 
 app = typer.Typer(
     name="mailmigrate",
@@ -259,25 +262,19 @@ def migrate(
     out.err(output.migrate_summary(result, report.written))
     out.err(verified)
     if live:
-        live_code = _verify_and_report(out, paths, token, VerifyOptionsArgs(live=True), verbose=False)
+        from mailmigrate.verification import VerifyOptions
+
+        live_code = _verify_and_report(out, paths, token, VerifyOptions(live=True), verbose=False)
         raise typer.Exit(1 if problems or live_code == 1 else 0)
     raise typer.Exit(1 if problems else 0)
 
 
-class VerifyOptionsArgs:
-    """The verify options as given on the command line (kept apart so start-up imports nothing)."""
-
-    def __init__(self, live: bool = False, server: str | None = None, ca_file: Path | None = None, timeout: float = 10.0) -> None:
-        self.live, self.server, self.ca_file, self.timeout = live, server, ca_file, timeout
-
-
-def _verify_and_report(out: _Output, paths: list[Path] | None, token: str | None, given: VerifyOptionsArgs, *, verbose: bool) -> int:
+def _verify_and_report(out: _Output, paths: list[Path] | None, token: str | None, options: VerifyOptions, *, verbose: bool) -> int:
     """Log in with every configuration as the files stand; print the results; the exit code."""
     from mailmigrate import output
-    from mailmigrate.verification import VerifyOptions, verify
+    from mailmigrate.verification import verify
 
     result = _analyse(out, paths, token=token)
-    options = VerifyOptions(live=given.live, server=given.server, ca_file=given.ca_file, timeout=given.timeout)
     outcomes = verify(result.plans, result.context, os.environ, options)
     out.out(output.verify_text(outcomes, verbose=verbose))
     if any(o.status == "failed" for o in outcomes):
@@ -323,7 +320,10 @@ def verify(
         except ValueError as exc:
             out.fail(f"--server: {exc}")
     token = os.environ.get(TOKEN_VARIABLE, "").strip() or None
-    raise typer.Exit(_verify_and_report(out, paths, token, VerifyOptionsArgs(live, server, ca_file, timeout), verbose=verbose))
+    from mailmigrate.verification import VerifyOptions
+
+    options = VerifyOptions(live=live, server=server, ca_file=ca_file, timeout=timeout)
+    raise typer.Exit(_verify_and_report(out, paths, token, options, verbose=verbose))
 
 
 @app.command(short_help="Run the built-in MailPace emulator in the foreground.")
