@@ -167,6 +167,13 @@ def migrate(
     include_local: Annotated[
         bool, typer.Option("--include-local", help="Also migrate configurations pointing at localhost/127.0.0.1.")
     ] = False,
+    tags: Annotated[
+        str | None,
+        typer.Option("--tags", metavar='"A, B"', help="Tag every message the code builds: X-MailPace-Tags: A, B."),
+    ] = None,
+    list_unsubscribe: Annotated[
+        bool, typer.Option("--list-unsubscribe", help="Rename List-Unsubscribe headers to MailPace's X-List-Unsubscribe.")
+    ] = False,
     token_env: Annotated[
         str,
         typer.Option(
@@ -187,12 +194,21 @@ def migrate(
     out = _Output()
     if live and not write:
         out.fail("--live logs in to MailPace after --write: use both, or `mailmigrate verify --live`")
+    parsed_tags: tuple[str, ...] = ()
+    if tags is not None:
+        from mailmigrate.mailheaders import parse_tags_option
+
+        try:
+            parsed_tags = parse_tags_option(tags)
+        except ValueError as exc:
+            out.fail(f"--tags: {exc}")
     token = _read_token(out, token_stdin)
     if not token_env.isidentifier():
         out.fail(f"--token-env: {token_env!r} is not a valid variable name")
     result = _analyse(
         out, paths, token=token, token_env=token_env,
         forced_port=int(port.value) if port else None, include_local=include_local,
+        tags=parsed_tags, list_unsubscribe=list_unsubscribe,
     )
     from mailmigrate import output
     from mailmigrate.diff import unified_diff

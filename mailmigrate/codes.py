@@ -231,7 +231,97 @@ CODES: tuple[Code, ...] = (
         "DEFAULT_FROM_EMAIL = EMAIL_HOST_USER\n(set a real address: DEFAULT_FROM_EMAIL = \"shop@example.com\")",
         "Not fixed automatically: choose an address on the domain the token belongs to.",
     ),
+    Code(
+        "MM203",
+        "provider-tag-header",
+        "A message carries another provider's tag header: X-PM-Tag, X-Mailgun-Tag, X-MC-Tags, "
+        "X-SMTPAPI `category`, X-MSYS-API `tags`/`campaign_id`, X-SES-MESSAGE-TAGS, X-Mailin-Tag, "
+        "X-MailerSend-Tags or X-Mailjet-Campaign.",
+        "MailPace reads tags from X-MailPace-Tags only; other headers are dropped, so the mail "
+        "arrives untagged and the dashboard cannot filter it.",
+        '-        headers={"X-PM-Tag": "welcome"},\n+        headers={"X-MailPace-Tags": "welcome"},',
+        "Fixed by `migrate`: every tag header of the message becomes one X-MailPace-Tags in the "
+        "first one's place, merged with an existing X-MailPace-Tags and `--tags`, duplicates and "
+        "blanks dropped. JSON headers keep their other keys (see MM205). SES `name=value` pairs are "
+        "kept whole as tags. A header set outside a message mailmigrate reads (a constant dict, a "
+        "helper's `headers[...] = ...`) is reported, not fixed.",
+    ),
+    Code(
+        "MM204",
+        "legacy-mailpace-header",
+        "A message uses OhMySMTP-era names: X-OMS-Tags, X-OhMySMTP-Tags, OhMySMTP-Server-Token.",
+        "MailPace was OhMySMTP; the old tag headers are not documented any more, and the old API "
+        "header means nothing in an SMTP message.",
+        '-    msg["X-OMS-Tags"] = "receipt"\n+    msg["X-MailPace-Tags"] = "receipt"',
+        "Tag headers are fixed by `migrate` as in MM203. OhMySMTP-Server-Token is reported: "
+        "remove it by hand.",
+    ),
+    Code(
+        "MM205",
+        "provider-only-header",
+        "A message carries a provider header with no MailPace meaning: metadata (X-PM-Metadata-*, "
+        "X-Mailgun-Variables, X-MC-Metadata, X-MJ-CustomID), tracking switches (X-PM-TrackOpens, "
+        "X-Mailgun-Track-Clicks, X-MC-Track), message streams (X-PM-Message-Stream), "
+        "configuration sets (X-SES-CONFIGURATION-SET), or the non-tag keys of X-SMTPAPI/X-MSYS-API.",
+        "MailPace drops headers it does not support: whatever the provider did with them "
+        "(webhooks' metadata, tracking, stream routing) silently stops.",
+        'headers={"X-PM-Message-Stream": "outbound"}   # Postmark routing: no meaning at MailPace',
+        "Not fixed: other code (webhook handlers, analytics) may still read the value. Remove the "
+        "header once nothing needs it, or suppress the finding on its line.",
+    ),
+    Code(
+        "MM206",
+        "headers-need-a-person",
+        "A message's tags or unsubscribe header cannot be rewritten faithfully: a computed value "
+        "(`headers={\"X-PM-Tag\": tag}`), a comma inside one tag, a headers dict passed in from "
+        "elsewhere or unpacking `**base`, the same key twice in one dict, invalid X-SMTPAPI JSON, "
+        "or no line of its own to add a header on.",
+        "Guessing would change what the mail says; a partial rewrite would leave two tag sources. "
+        "The message is left exactly as it was and the line to change is named.",
+        'headers={"X-PM-Tag": campaign.slug}   # write: {"X-MailPace-Tags": campaign.slug}',
+        "Not fixed: change the named line by hand (or suppress the finding on it).",
+    ),
+    Code(
+        "MM207",
+        "list-unsubscribe-header",
+        "A message sets List-Unsubscribe.",
+        "MailPace reads the unsubscribe link from X-List-Unsubscribe and writes List-Unsubscribe "
+        "itself; a List-Unsubscribe the application sets is not kept.",
+        '-    msg["List-Unsubscribe"] = "<https://example.com/u/42>"\n+    msg["X-List-Unsubscribe"] = "<https://example.com/u/42>"',
+        "Fixed by `migrate --list-unsubscribe` (the name is renamed, the value kept). Without the "
+        "option, or where the header is set outside a message mailmigrate reads, it is reported.",
+    ),
+    Code(
+        "MM208",
+        "one-click-unsubscribe",
+        "A message sets List-Unsubscribe-Post (RFC 8058 one-click unsubscribe).",
+        "MailPace does not document support for one-click unsubscribe; mailbox providers that "
+        "require it for bulk senders may stop showing the unsubscribe button.",
+        'msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"',
+        "Not fixed: check with MailPace how one-click unsubscribe is handled, then remove or keep it.",
+    ),
+    Code(
+        "MM209",
+        "message-not-tagged",
+        "With `--tags`, a message the code builds has no X-MailPace-Tags holding those tags.",
+        "Untagged mail cannot be told apart in MailPace's dashboard and statistics.",
+        '-    EmailMessage(subject, body, sender, [to]).send()\n+    EmailMessage(subject, body, sender, [to], headers={"X-MailPace-Tags": "receipts"}).send()',
+        "Fixed by `migrate --tags`: added to the existing headers dict (or a new `headers=` / "
+        "`extra_headers=` argument, or a `msg[\"X-MailPace-Tags\"] = ...` line after the message's "
+        "other headers), merged into an existing X-MailPace-Tags; never twice.",
+    ),
+    Code(
+        "MM210",
+        "untaggable-call",
+        "With `--tags`, mail is sent by a call that takes no headers: Django's `send_mail`, "
+        "`send_mass_mail`, `mail_admins`, `mail_managers`.",
+        "That mail goes out untagged whatever the other messages do.",
+        'send_mail("Receipt", body, sender, [to])\n(tag it: EmailMessage("Receipt", body, sender, [to], headers={"X-MailPace-Tags": "receipts"}).send())',
+        "Not fixed: rewriting the call changes its error handling and return value; replace it "
+        "by hand where the tag matters.",
+    ),
 )
+
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
 

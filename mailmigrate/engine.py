@@ -7,11 +7,11 @@ Never prints and never raises for a problem in a user's file: every such problem
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailmigrate import formats
 from mailmigrate.discovery import discover
@@ -22,9 +22,10 @@ from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import PENDING, ConfigPlan, Edit, FileInfo, Finding, Setting, Status
 from mailmigrate.planner import PlanContext, plan_configuration
 from mailmigrate.rules import Ruleset
+from mailmigrate.suppression import ignores
 
-_IGNORE = re.compile(r"mailmigrate:\s*ignore(?:\[(?P<codes>[A-Z0-9,\s]+)\])?")
-
+if TYPE_CHECKING:
+    from mailmigrate.tagging import MessagePlan
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -32,6 +33,8 @@ class RunOptions:
     token_env: str = "MAILPACE_API_TOKEN"
     forced_port: int | None = None
     include_local: bool = False
+    tags: tuple[str, ...] = ()  # --tags, parsed: every message gets X-MailPace-Tags with them
+    list_unsubscribe: bool = False  # rename List-Unsubscribe to X-List-Unsubscribe
 
 
 @dataclass
@@ -88,6 +91,7 @@ class RunResult:
     # The configurations as the planned rewrite leaves them, and their context (the same as
     # plans/context when nothing changes): what migrate's dry-run verification checks.
     after: tuple[list[ConfigPlan], PlanContext] = field(default_factory=lambda: ([], PlanContext()))
+    messages: list[MessagePlan] = field(default_factory=list)  # what happens to messages' headers
 
     @property
     def changed_files(self) -> list[FileOutcome]:
@@ -122,7 +126,7 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     filters: dict[str, Callable[[bytes], bool]] = {}  # compiled for the kinds met only
     for info in files:
         if info.kind not in filters:
-            filters[info.kind] = rules.keyword_filter(info.kind)
+            filters[info.kind] = _keyword_filter(rules, info.kind, options)
         doc = _read(info, filters[info.kind], result.findings)
         if doc is not None:
             docs.append((info, doc))
@@ -133,6 +137,10 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     result.files = [FileOutcome(info, doc) for info, doc, _ in located]
     _collect_secrets(result, options, located)
     edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.secrets)
+    result.messages = _plan_messages(located, options)
+    for message in result.messages:
+        if message.edits:
+            edits.setdefault(message.file.path, []).extend(message.edits)
     for outcome in result.files:
         wanted = edits.get(outcome.file.path)
         if wanted:
@@ -146,9 +154,34 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     _verify(result, rules, options)
     for plan in result.plans:
         result.findings.extend(plan.findings)
+    for message in result.messages:
+        result.findings.extend(message.findings)
     # A base class's host is reported once, not once per subclass that inherits it.
     result.findings = sorted(set(result.findings), key=Finding.sort_key)
     return result
+
+
+def _keyword_filter(rules: Ruleset, kind: str, options: RunOptions) -> Callable[[bytes], bool]:
+    """The cheap pass for one kind. Python files are also read when they set a mail header
+    mailmigrate knows, and, with --tags, when they build a message at all."""
+    mentions_keys = rules.keyword_filter(kind)
+    if kind != "python":
+        return mentions_keys
+    from mailmigrate.formats.pymessages import WORDS
+    from mailmigrate.mailheaders import mentions_headers
+
+    words = tuple(w.encode() for w in WORDS) if options.tags else ()
+    return lambda data: mentions_keys(data) or mentions_headers(data) or any(w in data for w in words)
+
+
+def _plan_messages(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> list[MessagePlan]:
+    found = [(info, doc, f.messages) for info, doc, f in located if f.messages is not None]
+    if not found:
+        return []
+    from mailmigrate.tagging import TagOptions, plan_messages
+
+    tag_options = TagOptions(options.tags, options.list_unsubscribe)
+    return [plan for info, doc, messages in found for plan in plan_messages(doc, info, messages, tag_options)]
 
 
 def _read(info: FileInfo, mentions_keys: Callable[[bytes], bool], findings: list[Finding]) -> Document | None:
@@ -277,10 +310,8 @@ def _suppressed(plan: ConfigPlan, doc: Document) -> bool:
     lines = {s.line for s in plan.configuration.settings.values()}
     for finding in plan.findings:
         candidates = {finding.line} if finding.line in lines else lines
-        for line in candidates:
-            match = _IGNORE.search(doc.line_text(line))
-            if match and (not match.group("codes") or finding.code in re.split(r"[,\s]+", match.group("codes"))):
-                return True
+        if any(ignores(doc.line_text(line), finding.code) for line in candidates):
+            return True
     return False
 
 
@@ -296,7 +327,8 @@ def _collect_secrets(result: RunResult, options: RunOptions, located: list[tuple
     outcomes = {o.file.path: o for o in result.files}
 
     def add(setting: Setting, file: FileInfo) -> None:
-        if setting.env_ref is None:  # `${VAR}` is a name, not a secret
+        # `${VAR}` is a name, not a secret; a computed value's text is code (`api_key`)
+        if setting.env_ref is None and setting.known:
             result.secrets.add(setting.value)
             text = texts.get(file.path)
             if text is not None:
@@ -432,6 +464,13 @@ def _verify(result: RunResult, rules: Ruleset, options: RunOptions) -> None:
     result.after = (again, again_context)  # the configurations as the rewrite leaves them
     # Conflicts are settled the same way as in the first pass (MM112), not called unstable.
     _edits(again, {info.path: FileOutcome(info, doc) for info, doc, _ in located}, set())
+    for message in _plan_messages(located, options):
+        if message.edits:
+            result.findings.append(
+                Finding("MM005", message.file.display, message.line, 1,
+                        "planning again on the rewritten file still wants header changes (not idempotent)")
+            )
+            result.blocked = True
     for plan in again:
         if plan.status is Status.MIGRATE and plan.has_edits:
             config = plan.configuration

@@ -15,6 +15,7 @@ from mailmigrate.planner import MASK
 
 if TYPE_CHECKING:
     from mailmigrate.verification import Outcome
+    from mailmigrate.tagging import MessagePlan
 
 SECRET_ROLES = frozenset({"password"})
 
@@ -168,13 +169,18 @@ def migrate_summary(result: RunResult, written: list[str] | None, has_token: boo
             f"{config.file.display}:{config.line}: {config.family.title}{scope}: {before} → "
             f"MailPace smtp.mailpace.com:{plan.target[0]} ({plan.target[1].value})"
         )
+    messages = [m for m in result.messages if m.edits]
+    for message in messages:
+        out.append(f"{message.file.display}:{message.line}: {message.api}: {_message_change(message)}")
     if written is not None:
         out.append(f"Wrote {len(written)} file{'s' if len(written) != 1 else ''}." if written else "No file needed changes.")
     else:
         files = len(result.changed_files)
+        what = _count(len(migrating), "configuration") + " to migrate"
+        if messages:
+            what += f" and {_count(len(messages), 'message')} to re-tag"
         out.append(
-            f"{len(migrating)} configuration{'s' if len(migrating) != 1 else ''} to migrate in {files} "
-            f"file{'s' if files != 1 else ''}; run with --write to apply." if files else "Nothing to change."
+            f"{what} in {_count(files, 'file')}; run with --write to apply." if files else "Nothing to change."
         )
     if written is None and result.needs_token and not has_token:
         out.append(
@@ -185,6 +191,21 @@ def migrate_summary(result: RunResult, written: list[str] | None, has_token: boo
         out.append("Still to do by hand:")
         out.extend(f"  - {text}" for text in result.followups)
     return "\n".join(out) + "\n"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _message_change(message: MessagePlan) -> str:
+    """`X-PM-Tag → X-MailPace-Tags: welcome, newsletter`, `List-Unsubscribe → X-List-Unsubscribe`."""
+    parts = []
+    if message.tags is not None:
+        source = " + ".join(dict.fromkeys(message.translated)) + " → " if message.translated else ""
+        parts.append(f"{source}X-MailPace-Tags: {', '.join(message.tags)}")
+    if message.renamed:
+        parts.append("List-Unsubscribe → X-List-Unsubscribe")
+    return "; ".join(parts) or "headers corrected"
 
 
 def verify_text(outcomes: list[Outcome], *, verbose: bool) -> str:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mailmigrate.document import Document
 from mailmigrate.model import Configuration, Edit, FileInfo, Finding, Setting
 from mailmigrate.rules import Ruleset
+
+if TYPE_CHECKING:
+    from mailmigrate.formats.pymessages import Messages
 
 
 @dataclass
@@ -33,6 +36,8 @@ class Located:
     # package): their module-level settings count here unless this file sets them itself.
     includes: list[Path] = field(default_factory=list)
     partials: list[Configuration] = field(default_factory=list)  # module settings without a host
+    # Python: the mail messages the code builds and the headers it gives them (tagging).
+    messages: Messages | None = None
 
 
 class FormatHandler(Protocol):

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 
 from mailmigrate.document import Document
-from mailmigrate.formats import Located, smtpclients
+from mailmigrate.formats import Located, pymessages, smtpclients
 from mailmigrate.formats.pyreports import derived_from, misspelled
 from mailmigrate.formats.pysource import (
     KIND,
@@ -85,6 +85,8 @@ class PythonHandler:
         located.includes = list(star_imports(tree, file))
         located.findings.extend(misspelled(module, file, rules))
         located.findings.extend(derived_from(module, file, located.configurations))
+        if pymessages.worth_reading(doc.text):
+            located.messages = pymessages.locate(module)
         return located
 
     # -- writing -----------------------------------------------------------------------------

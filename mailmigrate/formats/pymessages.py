@@ -1,0 +1,693 @@
+"""Where Python code builds mail messages, and the headers it gives them: read with `ast`,
+written back as text spans. The tagging planner (mailmigrate.tagging) decides what changes;
+this module knows where each header is written and how an edit is spelled there.
+
+A message is:
+- Django's `EmailMessage` / `EmailMultiAlternatives` (and flask-mailman's copies): `headers=`
+  (keyword or 8th positional), then `msg.extra_headers["K"] = v` / `.update({...})`;
+- Flask-Mail's `Message`: `extra_headers=` (keyword or 12th positional), or a later
+  `msg.extra_headers = {...}`;
+- `email.message.EmailMessage` / `Message`, `MIMEText`, `MIMEMultipart` bound to a name in a
+  module that talks smtplib: `msg["K"] = v` and `msg.add_header("K", v)` after it. A MIME
+  object attached to another one is a part, not a message.
+
+A headers dict named by a variable is followed to its literal when that variable is assigned
+once (in the function, or at module level); anything else computed is reported, not guessed.
+Header names anywhere else (a constant dict, a helper's `headers[...] = ...`) are *strays*:
+reported so `check` still sees them, never edited.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from mailmigrate.document import Document
+from mailmigrate.formats.pysource import Lines, Module, Place, dotted_name, string
+from mailmigrate.formats.pywrite import escape, render_items
+from mailmigrate.mailheaders import is_header_name, meaning_of
+from mailmigrate.model import Edit
+
+
+
+@dataclass(frozen=True)
+class _Constructor:
+    """A framework's message class: what it is called, and where its headers dict goes."""
+
+    label: str  # "Django EmailMessage"
+    keyword: str  # headers / extra_headers
+    position: int  # its index among positional arguments
+
+
+def _constructors() -> dict[str, _Constructor]:
+    table: dict[str, _Constructor] = {}
+    for package, label in (("django.core.mail", "Django"), ("django.core.mail.message", "Django"),
+                           ("flask_mailman", "flask-mailman"), ("flask_mailman.message", "flask-mailman")):
+        for cls in ("EmailMessage", "EmailMultiAlternatives"):
+            # EmailMessage(subject, body, from_email, to, bcc, connection, attachments, headers, ...)
+            table[f"{package}.{cls}"] = _Constructor(f"{label} {cls}", "headers", 7)
+    # Message(subject, recipients, body, html, sender, cc, bcc, attachments, reply_to, date,
+    #         charset, extra_headers, ...)
+    table["flask_mail.Message"] = _Constructor("Flask-Mail Message", "extra_headers", 11)
+    # Message(subject, sender, recipients, body, html, cc, bcc, extra_headers, ...)
+    for module in ("pyramid_mailer.message", "pyramid_mailer"):
+        table[f"{module}.Message"] = _Constructor("pyramid_mailer Message", "extra_headers", 7)
+    return table
+
+
+_CONSTRUCTORS = _constructors()
+_EMAIL_OBJECTS = frozenset({
+    "email.message.EmailMessage", "email.message.Message",
+    "email.mime.text.MIMEText", "email.mime.multipart.MIMEMultipart",
+})
+# Calls that send mail but take no headers: tagging them needs an EmailMessage instead.
+UNTAGGABLE = {
+    f"{package}.{name}": name
+    for package in ("django.core.mail", "flask_mailman")
+    for name in ("send_mail", "send_mass_mail", "mail_admins", "mail_managers")
+}
+# Words without which a module builds no message this module reads (the cheap pass).
+WORDS = ("EmailMessage", "EmailMultiAlternatives", "Message", "MIMEText", "MIMEMultipart",
+         "send_mail", "send_mass_mail", "mail_admins", "mail_managers")
+_STRING_START = re.compile(r"[rRbBuUfF]{0,2}('''|\"\"\"|'|\")")
+_ALONE_AFTER = re.compile(r"[ \t]*(#[^\n]*)?\r?\n?")
+
+
+@dataclass
+class HeaderDict:
+    """A dict literal of headers: entries can be removed from it and added to it."""
+
+    node: ast.Dict
+    place: Place | None  # where one more item goes (None: the dict is empty)
+
+
+@dataclass
+class HeaderEntry:
+    """One header as the code sets it: a dict item or a statement."""
+
+    name: str  # as written
+    line: int
+    col: int
+    key_span: tuple[int, int]  # the name's whole literal, quotes included
+    value_span: tuple[int, int]  # the value expression
+    value: str | None  # the value when it is a string literal; None when computed
+    value_code: str  # the value's source text, for messages
+    quote: str  # the name literal's quote
+    holder: HeaderDict | None = None  # a dict item: its dict
+    index: int = 0  # a dict item: its position in the dict
+    statement: tuple[int, int] | None = None  # a statement alone on its lines: those lines
+    is_statement: bool = False
+    # X-SMTPAPI / X-MSYS-API written as json.dumps({...}): that literal and what it holds.
+    json_dict: HeaderDict | None = None
+    json_value: dict[object, object] | None = None
+
+
+@dataclass
+class Adder:
+    """How a header is added to a message that lacks it."""
+
+    style: str  # "item" (into a dict), "replace" (an empty dict or None becomes a dict),
+    #             "argument" (a headers= keyword into the call), "statement" (a msg[...] line)
+    offset: int
+    end: int = 0
+    place: Place | None = None  # "item" and "argument" with arguments to follow
+    text: str = ""  # "argument": the keyword; "statement": the message's name
+    indent: str = ""
+    lead: str = ""  # "statement": a newline first, when the file's last line has none
+
+
+@dataclass
+class MessageSite:
+    api: str  # "Django EmailMessage", "Flask-Mail Message", "MIMEText"
+    line: int
+    col: int
+    entries: list[HeaderEntry] = field(default_factory=list)
+    adder: Adder | None = None
+    blocked: str | None = None  # why its headers cannot be read or added to
+    quote: str = '"'  # how the module quotes strings here
+    lines: set[int] = field(default_factory=set)  # where a suppression comment applies
+
+
+@dataclass
+class Stray:
+    """A header name set outside any message this module reads."""
+
+    name: str
+    line: int
+    col: int
+
+
+@dataclass
+class Untaggable:
+    name: str  # send_mail, mail_admins, ...
+    line: int
+    col: int
+
+
+@dataclass
+class Messages:
+    sites: list[MessageSite] = field(default_factory=list)
+    strays: list[Stray] = field(default_factory=list)
+    untaggable: list[Untaggable] = field(default_factory=list)
+
+
+def worth_reading(text: str) -> bool:
+    return any(word in text for word in WORDS) or "nsubscribe" in text.lower() or "X-" in text or "x-" in text
+
+
+def locate(module: Module) -> Messages:
+    return _Reader(module).read()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+class _Reader:
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.text = module.doc.text
+        self.lines: Lines = module.lines
+        self.tree = module.tree
+        self.names = _imported(self.tree)
+        self.parents: dict[ast.AST, ast.AST] = {
+            child: node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)
+        }
+        self.sends_smtp = any(
+            q.split(".")[0] in ("smtplib", "aiosmtplib") for q in self.names.values()
+        )
+        self.handled: set[ast.AST] = set()  # name literals of entries that belong to a site
+        self.seen_dicts: set[int] = set()
+        self.module_bindings = _bindings(_own_nodes(self.tree))
+
+    def read(self) -> Messages:
+        found = Messages()
+        for scope in [self.tree, *(n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]:
+            nodes = list(_own_nodes(scope))
+            bindings = _bindings(nodes)
+            for node in nodes:
+                if not isinstance(node, ast.Call):
+                    continue
+                qualified = self.qualified(node.func)
+                if qualified in UNTAGGABLE:
+                    found.untaggable.append(Untaggable(UNTAGGABLE[qualified], node.lineno, node.col_offset + 1))
+                    continue
+                site: MessageSite | None = None
+                if qualified in _CONSTRUCTORS:
+                    site = self.framework_message(node, _CONSTRUCTORS[qualified], nodes, bindings)
+                elif qualified in _EMAIL_OBJECTS and self.sends_smtp:
+                    site = self.email_object(node, qualified, nodes)
+                if site is not None:
+                    found.sites.append(site)
+        found.strays = list(self.strays())
+        found.sites.sort(key=lambda s: (s.line, s.col))
+        return found
+
+    # -- names
+
+    def qualified(self, func: ast.expr) -> str:
+        """`EmailMessage` → django.core.mail.EmailMessage, by this module's imports."""
+        dotted = dotted_name(func)
+        if not dotted:
+            return ""
+        head, _, rest = dotted.partition(".")
+        base = self.names.get(head)
+        if base is None:
+            return ""
+        return f"{base}.{rest}" if rest else base
+
+    def binding_of(self, call: ast.Call) -> tuple[str, ast.stmt] | None:
+        parent = self.parents.get(call)
+        if isinstance(parent, ast.Assign) and parent.value is call and len(parent.targets) == 1:
+            target = parent.targets[0]
+            if isinstance(target, ast.Name):
+                return target.id, parent
+        if isinstance(parent, ast.AnnAssign) and parent.value is call and isinstance(parent.target, ast.Name):
+            return parent.target.id, parent
+        return None
+
+    # -- Django and Flask-Mail
+
+    def framework_message(
+        self, call: ast.Call, constructor: _Constructor, nodes: list[ast.AST], bindings: dict[str, list[ast.stmt]]
+    ) -> MessageSite | None:
+        keyword, position = constructor.keyword, constructor.position
+        site = MessageSite(constructor.label, call.lineno, call.col_offset + 1, quote=self.quote_near(call))
+        site.lines = set(range(call.lineno, (call.end_lineno or call.lineno) + 1))
+        value = _argument(call, position, keyword)
+        starred = any(isinstance(a, ast.Starred) for a in call.args) and value is None and len(call.args) <= position
+        spread = next((k for k in call.keywords if k.arg is None), None)
+        if value is None and (spread is not None or starred):
+            what = ast.unparse(spread.value) if spread is not None else "*args"
+            site.blocked = f"the call passes {'**' if spread is not None else ''}{_short(what)}: its {keyword} cannot be read"
+        elif value is None:
+            site.adder = self.argument_adder(call, keyword)
+        elif isinstance(value, ast.Constant) and value.value is None:
+            site.adder = Adder("replace", *self.lines.span(value))
+        else:
+            literal = self.dict_literal(value, call)
+            if literal is None:
+                site.blocked = f"its {keyword} come from `{_short(ast.unparse(value))}`"
+            elif id(literal) in self.seen_dicts:
+                return None  # one headers dict shared by several messages: read once
+            else:
+                self.seen_dicts.add(id(literal))
+                site.blocked = self.read_dict(literal, site)
+        binding = self.binding_of(call)
+        if binding is not None:
+            var, stmt = binding
+            for later in self.statements_of(var, stmt, nodes, bindings):
+                self.framework_statement(later, var, site)
+        return site
+
+    def framework_statement(self, stmt: ast.AST, var: str, site: MessageSite) -> None:
+        """`msg.extra_headers["K"] = v`, `msg.extra_headers.update({...})`, `msg.extra_headers = {...}`."""
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Subscript) and _is_attribute(target.value, var, "extra_headers"):
+                self.statement_entry(stmt, target.slice, stmt.value, site)
+            elif _is_attribute(target, var, "extra_headers"):
+                site.lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+                if isinstance(stmt.value, ast.Dict):
+                    self.seen_dicts.add(id(stmt.value))
+                    site.entries = []  # the assignment replaces whatever the constructor set
+                    site.adder = None
+                    site.blocked = self.read_dict(stmt.value, site)
+                else:
+                    site.blocked = f"its extra_headers come from `{_short(ast.unparse(stmt.value))}`"
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            call = stmt.value
+            func = call.func
+            if (isinstance(func, ast.Attribute) and func.attr == "update" and _is_attribute(func.value, var, "extra_headers")
+                    and len(call.args) == 1 and isinstance(call.args[0], ast.Dict)):
+                site.lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+                blocked = self.read_dict(call.args[0], site, add_here=False)
+                site.blocked = site.blocked or blocked
+
+    # -- email.message objects sent through smtplib
+
+    def email_object(self, call: ast.Call, qualified: str, nodes: list[ast.AST]) -> MessageSite | None:
+        binding = self.binding_of(call)
+        if binding is None:
+            return None  # `msg.attach(MIMEText(...))`: a part; `return MIMEText(...)`: not set up here
+        var, stmt = binding
+        if any(self.attached(node, var) for node in nodes):
+            return None  # a part of a multipart message
+        bindings = _bindings(nodes)
+        site = MessageSite(qualified.rsplit(".", 1)[1], call.lineno, call.col_offset + 1, quote=self.quote_near(call))
+        site.lines = set(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+        last = stmt
+        body = self.body_holding(stmt)
+        for later in self.statements_of(var, stmt, nodes, bindings):
+            if isinstance(later, ast.Assign) and len(later.targets) == 1:
+                target = later.targets[0]
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == var:
+                    self.statement_entry(later, target.slice, later.value, site)
+                    if body is not None and later in body:
+                        last = later
+            elif isinstance(later, ast.Expr) and isinstance(later.value, ast.Call):
+                inner = later.value
+                if (isinstance(inner.func, ast.Attribute) and inner.func.attr == "add_header"
+                        and isinstance(inner.func.value, ast.Name) and inner.func.value.id == var and len(inner.args) >= 2):
+                    self.statement_entry(later, inner.args[0], inner.args[1], site)
+                    if body is not None and later in body:
+                        last = later
+        site.adder = self.statement_adder(last, var)
+        return site
+
+    def attached(self, node: ast.AST, var: str) -> bool:
+        return (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "attach"
+            and any(isinstance(a, ast.Name) and a.id == var for a in node.args)
+        )
+
+    # -- entries
+
+    def read_dict(self, node: ast.Dict, site: MessageSite, add_here: bool = True) -> str | None:
+        """The dict's header entries into `site`; the reason it cannot be read, if any."""
+        holder = HeaderDict(node, None)
+        if node.keys:
+            first, last = node.keys[0], node.values[-1]
+            if first is not None:
+                quote = self.quote_of(first) if isinstance(first, ast.Constant) else site.quote
+                holder.place = self.module.item_place(node, first, last, f"{quote}{{key}}{quote}: ")
+        if add_here:
+            site.adder = Adder("item", 0, place=holder.place) if holder.place else Adder("replace", *self.lines.span(node))
+        site.lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        for index, (key, value) in enumerate(zip(node.keys, node.values)):
+            if key is None:
+                return f"the headers dict unpacks `**{_short(ast.unparse(value))}`"
+            name = string(key)
+            if name is None:
+                return f"the headers dict has a computed key `{_short(ast.unparse(key))}`"
+            entry = self.entry(name, key, value)
+            entry.holder, entry.index = holder, index
+            site.entries.append(entry)
+        return None
+
+    def statement_entry(self, stmt: ast.stmt, key: ast.expr, value: ast.expr, site: MessageSite) -> None:
+        name = string(key)
+        site.lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+        if name is None:
+            return
+        entry = self.entry(name, key, value)
+        entry.is_statement = True
+        entry.statement = self.line_span(stmt)
+        site.entries.append(entry)
+
+    def entry(self, name: str, key: ast.expr, value: ast.expr) -> HeaderEntry:
+        self.handled.add(key)
+        text = string(value)
+        entry = HeaderEntry(
+            name=name, line=key.lineno, col=key.col_offset + 1,
+            key_span=self.lines.span(key), value_span=self.lines.span(value),
+            value=text, value_code=ast.unparse(value), quote=self.quote_of(key) if isinstance(key, ast.Constant) else '"',
+        )
+        if text is None and isinstance(value, ast.Call) and dotted_name(value.func) in ("json.dumps", "dumps") and value.args:
+            literal = value.args[0]
+            if isinstance(literal, ast.Dict) and len(value.args) == 1 and not value.keywords:
+                entry.json_value = _json_keys(literal)
+                if entry.json_value is not None and literal.keys and literal.keys[0] is not None:
+                    place = self.module.item_place(literal, literal.keys[0], literal.values[-1], '"{key}": ')
+                    entry.json_dict = HeaderDict(literal, place)
+        return entry
+
+    # -- places
+
+    def argument_adder(self, call: ast.Call, keyword: str) -> Adder:
+        arguments: list[ast.expr | ast.keyword] = sorted([*call.args, *call.keywords], key=lambda n: (n.lineno, n.col_offset))
+        if not arguments:
+            end = self.lines.span(call)[1]
+            return Adder("argument", end - 1, text=keyword)
+        last = arguments[-1]
+        last_value: ast.expr = last.value if isinstance(last, ast.keyword) else last
+        place = self.module.item_place(call, arguments[0], last_value, "{key}=")
+        return Adder("argument", place.offset, place=place, text=keyword)
+
+    def statement_adder(self, stmt: ast.stmt, var: str) -> Adder | None:
+        end_line = stmt.end_lineno or stmt.lineno
+        end = self.lines.offset(end_line, stmt.end_col_offset or 0)
+        line_end = self.lines.line_end(end_line)
+        if not _ALONE_AFTER.fullmatch(self.text[end:line_end]):
+            return None  # `msg = MIMEText(b); s.send_message(msg)`: no line of its own to follow
+        lead = "" if self.text.endswith("\n") or line_end < len(self.text) else self.module.doc.newline
+        return Adder("statement", line_end, text=var, indent=self.lines.indent_of(stmt.lineno), lead=lead)
+
+    def line_span(self, stmt: ast.stmt) -> tuple[int, int] | None:
+        """The whole lines of a statement that has them to itself."""
+        start = self.lines.starts[stmt.lineno - 1]
+        if self.text[start:self.lines.offset(stmt.lineno, stmt.col_offset)].strip():
+            return None
+        end_line = stmt.end_lineno or stmt.lineno
+        end = self.lines.offset(end_line, stmt.end_col_offset or 0)
+        line_end = self.lines.line_end(end_line)
+        if not _ALONE_AFTER.fullmatch(self.text[end:line_end]):
+            return None
+        return start, line_end
+
+    def body_holding(self, stmt: ast.stmt) -> list[ast.stmt] | None:
+        parent = self.parents.get(stmt)
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(parent, name, None)
+            if isinstance(body, list) and stmt in body:
+                return body
+        return None
+
+    def statements_of(self, var: str, stmt: ast.stmt, nodes: list[ast.AST], bindings: dict[str, list[ast.stmt]]) -> Iterator[ast.stmt]:
+        """Statements after `stmt` (up to the next binding of `var`) that mention `var`."""
+        start = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+        rebound = [b for b in bindings.get(var, []) if (b.lineno, b.col_offset) > start]
+        stop = min(((b.lineno, b.col_offset) for b in rebound), default=(1 << 30, 0))
+        for node in nodes:
+            if isinstance(node, ast.stmt) and start < (node.lineno, node.col_offset) < stop:
+                yield node
+
+    def dict_literal(self, value: ast.expr, call: ast.Call) -> ast.Dict | None:
+        if isinstance(value, ast.Dict):
+            return value
+        if isinstance(value, ast.Name):
+            scope = self.scope_of(call)
+            local = _bindings(_own_nodes(scope)).get(value.id, []) if scope is not self.tree else []
+            candidates = local or self.module_bindings.get(value.id, [])
+            if len(candidates) == 1:
+                assigned = candidates[0]
+                if isinstance(assigned, (ast.Assign, ast.AnnAssign)) and isinstance(assigned.value, ast.Dict):
+                    return assigned.value
+        return None
+
+    def scope_of(self, node: ast.AST) -> ast.AST:
+        current = self.parents.get(node)
+        while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            current = self.parents.get(current)
+        return current if current is not None else self.tree
+
+    def quote_of(self, node: ast.expr) -> str:
+        start, end = self.lines.span(node)
+        match = _STRING_START.match(self.text, start, end)
+        return match.group(1)[0] if match else '"'
+
+    def quote_near(self, call: ast.Call) -> str:
+        """The quote of the first string literal among the call's arguments (the subject)."""
+        for node in [*call.args, *(k.value for k in call.keywords)]:
+            if string(node) is not None:
+                return self.quote_of(node)
+        return '"'
+
+    # -- strays
+
+    def strays(self) -> Iterator[Stray]:
+        """Header names set where no message is read: dict keys, subscript assignments,
+        add_header/replace_header arguments."""
+        for node in ast.walk(self.tree):
+            keys: list[ast.expr] = []
+            if isinstance(node, ast.Dict):
+                keys = [k for k in node.keys if k is not None]
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+                keys = [node.slice]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr in ("add_header", "replace_header", "__setitem__") and node.args):
+                keys = [node.args[0]]
+            for key in keys:
+                name = string(key)
+                if name is not None and key not in self.handled and is_header_name(name) and meaning_of(name) is not None:
+                    yield Stray(name, key.lineno, key.col_offset + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing: how an edit decided by the tagging planner is spelled
+
+
+def literal(value: str, quote: str) -> str:
+    return f"{quote}{escape(value, quote)}{quote}"
+
+
+def render_addition(doc: Document, site: MessageSite, name: str, value: str) -> Edit:
+    adder = site.adder
+    assert adder is not None
+    q = site.quote
+    item = f"{literal(name, q)}: {literal(value, q)}"
+    if adder.style == "statement":
+        line = f"{adder.indent}{adder.text}[{literal(name, q)}] = {literal(value, q)}{doc.newline}"
+        return Edit(adder.offset, adder.offset, adder.lead + line)
+    if adder.style == "replace":
+        return Edit(adder.offset, adder.end, "{" + item + "}")
+    if adder.style == "argument":
+        argument = f"{adder.text}={{{item}}}"
+        if adder.place is None:
+            return Edit(adder.offset, adder.offset, argument)
+        return render_items(doc, adder.place, [argument])
+    assert adder.place is not None
+    return render_items(doc, adder.place, [item])
+
+
+def render_replacement(entry: HeaderEntry, name: str, value: str) -> list[Edit]:
+    """The entry becomes `name: value`, in its own quotes."""
+    return [Edit(*entry.key_span, literal(name, entry.quote)), Edit(*entry.value_span, literal(value, entry.quote))]
+
+
+def render_value(entry: HeaderEntry, value: str) -> Edit:
+    return Edit(*entry.value_span, literal(value, entry.quote))
+
+
+def render_rename(entry: HeaderEntry, name: str) -> Edit:
+    return Edit(*entry.key_span, literal(name, entry.quote))
+
+
+def render_removals(text: str, entries: list[HeaderEntry]) -> list[Edit] | None:
+    """Edits removing every entry; None when one cannot be removed cleanly (a statement
+    sharing its line with another)."""
+    edits: list[Edit] = []
+    by_dict: dict[int, tuple[HeaderDict, set[int]]] = {}
+    for entry in entries:
+        if entry.is_statement:
+            if entry.statement is None:
+                return None
+            edits.append(Edit(*entry.statement, ""))
+        else:
+            assert entry.holder is not None
+            by_dict.setdefault(id(entry.holder.node), (entry.holder, set()))[1].add(entry.index)
+    lines = Lines(text)
+    for holder, removed in by_dict.values():
+        edits += remove_items(text, lines, holder.node, removed)
+    return edits
+
+
+def remove_items(text: str, lines: Lines, node: ast.Dict, removed: set[int]) -> list[Edit]:
+    """Edits dropping the items at `removed` from a dict literal, keeping the others' layout:
+    whole lines where items sit one per line, else the item and its comma."""
+    count = len(node.keys)
+    starts = [lines.span(k)[0] for k in node.keys if k is not None]
+    ends = [lines.span(v)[1] for v in node.values]
+    edits: list[Edit] = []
+    index = 0
+    while index < count:
+        if index not in removed:
+            index += 1
+            continue
+        first = index
+        while index + 1 < count and index + 1 in removed:
+            index += 1
+        last = index
+        index += 1
+        edits.append(_remove_run(text, lines, starts, ends, first, last, count))
+    return edits
+
+
+def _remove_run(text: str, lines: Lines, starts: list[int], ends: list[int], first: int, last: int, count: int) -> Edit:
+    line_start = text.rfind("\n", 0, starts[first]) + 1
+    end = ends[last]
+    comma = re.match(r"[ \t]*,", text[end:])
+    after = end + (comma.end() if comma else 0)
+    line_end = text.find("\n", after)
+    line_end = len(text) if line_end < 0 else line_end + 1
+    own_lines = not text[line_start:starts[first]].strip() and re.fullmatch(r"[ \t]*(#[^\n]*)?\r?\n?", text[after:line_end])
+    next_on_later_line = last + 1 == count or text.rfind("\n", 0, starts[last + 1]) >= line_end - 1
+    if own_lines and next_on_later_line:
+        # Whole lines. At the end of a dict without a trailing comma, the item before keeps
+        # its comma, which Python accepts.
+        return Edit(line_start, line_end, "")
+    if last + 1 < count:
+        return Edit(starts[first], starts[last + 1], "")  # `"a": 1, ` up to the next item
+    if first > 0:
+        return Edit(ends[first - 1], after, "")  # `, "z": 26` after the item before
+    return Edit(starts[first], after, "")  # every item
+
+
+def render_json_without(entry: HeaderEntry, value: dict[object, object], keys: list[str], text: str) -> list[Edit]:
+    """The JSON header without its tag keys (the other keys stay for a person to judge)."""
+    import json
+
+    if entry.json_dict is not None:
+        node = entry.json_dict.node
+        removed = {i for i, k in enumerate(node.keys) if string(k) in keys}
+        return remove_items(text, Lines(text), node, removed)
+    kept = {k: v for k, v in value.items() if k not in keys}
+    original = entry.value or ""
+    compact = ", " not in original and ": " not in original
+    dumped = json.dumps(kept, separators=(",", ":") if compact else None)
+    return [Edit(*entry.value_span, literal(dumped, entry.quote))]
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _imported(tree: ast.Module) -> dict[str, str]:
+    """Local name → what it is: `from django.core.mail import EmailMessage as E` gives
+    E → django.core.mail.EmailMessage; `import email.mime.text` gives email → email."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    names[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    names[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                if alias.name != "*":
+                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a module or function in source order, without nested functions and classes
+    (they are scopes of their own)."""
+    body: list[ast.AST] = list(getattr(scope, "body", []))
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def _bindings(nodes: Iterator[ast.AST] | list[ast.AST]) -> dict[str, list[ast.stmt]]:
+    """Name → the statements that bind it (`msg = ...`, `for msg in ...`, `with ... as msg`);
+    `msg["To"] = ...` sets a header, it does not rebind `msg`."""
+    found: dict[str, list[ast.stmt]] = {}
+    for node in nodes:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            targets = [node.target]
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+        for target in targets:
+            for name in _bound(target):
+                found.setdefault(name, []).append(node)  # type: ignore[arg-type]
+    return found
+
+
+def _bound(target: ast.expr) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _bound(element)
+    elif isinstance(target, ast.Starred):
+        yield from _bound(target.value)
+
+
+def _json_keys(node: ast.Dict) -> dict[object, object] | None:
+    """What `json.dumps({...})` holds, as far as a literal shows it: every key must be a
+    string; a value that is not a literal (`"metadata": {"id": order.id}`) reads as a
+    placeholder, which only matters if that key holds tags (then it is reported)."""
+    data: dict[object, object] = {}
+    for key, value in zip(node.keys, node.values):
+        name = string(key)
+        if name is None:
+            return None
+        try:
+            data[name] = ast.literal_eval(value)
+        except ValueError:
+            data[name] = _Computed(ast.unparse(value))
+    return data
+
+
+@dataclass(frozen=True)
+class _Computed:
+    code: str
+
+
+def _argument(call: ast.Call, index: int, name: str) -> ast.expr | None:
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    if index < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
+        return call.args[index]
+    return None
+
+
+def _is_attribute(node: ast.expr, var: str, attr: str) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == attr and isinstance(node.value, ast.Name) and node.value.id == var
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."
