@@ -137,7 +137,7 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     result.files = [FileOutcome(info, doc) for info, doc, _ in located]
     _collect_secrets(result, options, located)
     edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.secrets)
-    result.messages = _plan_messages(located, options)
+    result.messages = sorted(_plan_messages(located, options), key=lambda m: (m.file.display, m.line))
     for message in result.messages:
         if message.edits:
             edits.setdefault(message.file.path, []).extend(message.edits)

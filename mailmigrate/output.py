@@ -107,6 +107,11 @@ def scan_json(result: RunResult) -> str:
     payload = {
         "configurations": [_plan_dict(p) for p in result.plans],
         "problems": [_finding_dict(f) for f in result.findings if f.code.startswith("MM0")],
+        "messages": [
+            {"path": m.file.display, "line": m.line, "api": m.api, "translated": m.translated,
+             "tags": m.tags, "renamed_list_unsubscribe": m.renamed}
+            for m in result.messages if m.edits
+        ],
     }
     return json.dumps(payload, indent=2) + "\n"
 
@@ -143,6 +148,9 @@ def scan_text(result: RunResult) -> str:
     problems = [f for f in result.findings if f.code.startswith("MM0")]
     for f in problems:
         out.append(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}")
+    for message in result.messages:
+        if message.edits:
+            out.append(f"{message.file.display}:{message.line}: {message.api} — {_message_change(message)} (migrate rewrites it)")
     counts = Counter(p.status for p in result.plans)
     # "2 need a person", "1 needs a person"
     summary = ", ".join(

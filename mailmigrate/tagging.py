@@ -179,14 +179,14 @@ def _plan_site(doc: Document, file: FileInfo, site: MessageSite, options: TagOpt
 
     _plan_unsubscribe(plan, unsubscribe, renamed_already, options, finding)
     tagging = _read(tag_headers, mailpace, finding)
-    if not tagging.sources and not options.tags:
-        if len(mailpace) > 1:
-            finding("MM206", mailpace[1].line, mailpace[1].col, f"{MAILPACE_TAGS} is set twice on this message; keep one")
-        return plan
-    if tagging.problems:
+    if tagging.problems and (tagging.sources or tag_headers or options.tags):
         for source, why in tagging.problems:
             line, col = (source.line, source.col) if source else (site.line, site.col)
             finding("MM206", line, col, f"{why}; the message's tags were left unchanged")
+        return plan
+    if not tagging.sources and not options.tags:
+        if len(mailpace) > 1:
+            finding("MM206", mailpace[1].line, mailpace[1].col, f"{MAILPACE_TAGS} is set twice on this message; keep one")
         return plan
     edits = _tag_edits(doc, site, tagging, mailpace, options)
     if isinstance(edits, str):

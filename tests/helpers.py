@@ -31,6 +31,8 @@ def run_file(
     port: int | None = None,
     include_local: bool = False,
     newline: str = "",
+    tags: tuple[str, ...] = (),
+    list_unsubscribe: bool = False,
 ) -> tuple[str, RunResult]:
     """Migrate one file (not written): returns the planned text and the run result.
 
@@ -41,7 +43,9 @@ def run_file(
     kind = kind_of(name)
     assert kind is not None, name
     info = FileInfo(path, name, kind, tracked=is_tracked, ignored=secrets_file and not is_tracked, in_git=True)
-    options = RunOptions(token=token, forced_port=port, include_local=include_local)
+    options = RunOptions(
+        token=token, forced_port=port, include_local=include_local, tags=tags, list_unsubscribe=list_unsubscribe
+    )
     result = analyse_files([info], rules(), options)
     assert not result.blocked, [f.message for f in result.findings if f.code == "MM005"]
     outcome = next((o for o in result.files if o.file.path == path), None)

@@ -28,7 +28,10 @@ def _repo(tmp_path: Path) -> Path:
             "s = smtplib.SMTP('smtp.gmail.com', 587)\ns.login('me@gmail.com', PASSWORD)\n"
             "t = smtplib.SMTP_SSL('smtp.sendgrid.net')\nt.login('apikey', 'sentinel-pw-inline-13')\n"
             "h = logging.handlers.SMTPHandler(('smtp.mailgun.org', 587), 'a@example.com', ['b@example.com'], 'x',"
-            " ('pm', 'sentinel-pw-handler-14'))\n",
+            " ('pm', 'sentinel-pw-handler-14'))\n"
+            # a message with provider tags and an unsubscribe header (issue 7's rewrites)
+            "from email.message import EmailMessage\nmsg = EmailMessage()\nmsg['X-Mailgun-Tag'] = 'news'\n"
+            "msg['List-Unsubscribe'] = '<https://example.com/u>'\ns.send_message(msg)\n",
             # structured files: compose, Grafana's triple quotes, Mattermost's JSON, Spring properties
             "docker-compose.yml": "services:\n  vw:\n    environment:\n      SMTP_HOST: smtp.gmail.com\n"
             "      SMTP_USERNAME: me@gmail.com\n      SMTP_PASSWORD: 'sentinel-pw-compose-15'\n",
@@ -64,7 +67,8 @@ SENTINELS = [
 COMMANDS = [
     ["scan"], ["scan", "--format", "json"],
     ["check"], ["check", "--format", "json"], ["check", "--format", "github"],
-    ["migrate"], ["migrate", "--port", "465"], ["migrate", "--write"], ["migrate", "--write"],
+    ["migrate"], ["migrate", "--port", "465"], ["migrate", "--tags", "news, receipts", "--list-unsubscribe"],
+    ["migrate", "--write"], ["migrate", "--write", "--tags", "receipts", "--list-unsubscribe"],
     ["verify"], ["verify", "-v"],
 ]
 

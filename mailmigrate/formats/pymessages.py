@@ -336,16 +336,19 @@ class _Reader:
         if add_here:
             site.adder = Adder("item", 0, place=holder.place) if holder.place else Adder("replace", *self.lines.span(node))
         site.lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        blocked: str | None = None
         for index, (key, value) in enumerate(zip(node.keys, node.values)):
             if key is None:
-                return f"the headers dict unpacks `**{_short(ast.unparse(value))}`"
+                blocked = blocked or f"the headers dict unpacks `**{_short(ast.unparse(value))}`"
+                continue
             name = string(key)
             if name is None:
-                return f"the headers dict has a computed key `{_short(ast.unparse(key))}`"
+                blocked = blocked or f"the headers dict has a computed key `{_short(ast.unparse(key))}`"
+                continue
             entry = self.entry(name, key, value)
             entry.holder, entry.index = holder, index
             site.entries.append(entry)
-        return None
+        return blocked
 
     def statement_entry(self, stmt: ast.stmt, key: ast.expr, value: ast.expr, site: MessageSite) -> None:
         name = string(key)
