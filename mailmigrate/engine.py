@@ -162,16 +162,16 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
 
 
 def _keyword_filter(rules: Ruleset, kind: str, options: RunOptions) -> Callable[[bytes], bool]:
-    """The cheap pass for one kind. Python files are also read when they set a mail header
-    mailmigrate knows, and, with --tags, when they build a message at all."""
-    mentions_keys = rules.keyword_filter(kind)
+    """The cheap pass for one kind. Python files that name mail are also read when they set a
+    mail header mailmigrate knows and, with --tags, when they may build a message at all."""
     if kind != "python":
-        return mentions_keys
-    from mailmigrate.formats.pymessages import WORDS
+        return rules.keyword_filter(kind)
+    from mailmigrate.formats.pymessages import may_build_messages
     from mailmigrate.mailheaders import mentions_headers
 
-    words = tuple(w.encode() for w in WORDS) if options.tags else ()
-    return lambda data: mentions_keys(data) or mentions_headers(data) or any(w in data for w in words)
+    if not options.tags:
+        return rules.keyword_filter(kind, also=mentions_headers)
+    return rules.keyword_filter(kind, also=lambda data: mentions_headers(data) or may_build_messages(data))
 
 
 def _plan_messages(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> list[MessagePlan]:

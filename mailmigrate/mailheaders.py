@@ -82,18 +82,22 @@ _PROVIDER_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 # The cheap pass over a Python file's bytes: only files naming one of these are read for headers.
+# A header name in code is a string literal, so its quote comes first: `"X-` is rare where `X-`
+# and `x-` (`max-width`, `index-`) are everywhere.
+_QUOTED_X = (b'"X-', b"'X-", b'"x-', b"'x-")
 _NEEDLE = re.compile(
-    rb"(?i)x-(?:pm-|mailgun-|mc-|smtpapi|msys-|ses-|mj-|mailjet-|mailin-|sib-|mailersend-|sg-|oms-|ohmysmtp-|mailpace-)"
+    rb"""(?i)["']x-(?:pm-|mailgun-|mc-|smtpapi|msys-|ses-|mj-|mailjet-|mailin-|sib-|mailersend-|sg-|oms-|ohmysmtp-|mailpace-)"""
 )
+_UNSUBSCRIBE = (b"-Unsubscribe", b"-unsubscribe", b"-UNSUBSCRIBE", b"OhMySMTP-Server")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 field name: printable ASCII but ':'
 
 
 def mentions_headers(data: bytes) -> bool:
     """Could this file set a header mailmigrate cares about? Substring tests first (memchr
-    speed), the case-insensitive regex only on the few files that name an X- header."""
-    if b"nsubscribe" in data or b"NSUBSCRIBE" in data or b"OhMySMTP-Server" in data:
+    speed), the case-insensitive regex only on the few files that quote an X- header."""
+    if any(n in data for n in _UNSUBSCRIBE):
         return True
-    return (b"X-" in data or b"x-" in data) and _NEEDLE.search(data) is not None
+    return any(n in data for n in _QUOTED_X) and _NEEDLE.search(data) is not None
 
 
 def meaning_of(name: str) -> tuple[Meaning, str] | None:

@@ -342,11 +342,12 @@ class Ruleset:
                 words.update(form.keys)
         return re.compile(rb"\b(?:" + "|".join(sorted(map(re.escape, words))).encode() + rb")\b")
 
-    def keyword_filter(self, kind: str) -> Callable[[bytes], bool]:
+    def keyword_filter(self, kind: str, also: Callable[[bytes], bool] | None = None) -> Callable[[bytes], bool]:
         """Does a file mention one of this kind's keywords? Substring tests only: `in` runs at
         memchr speed where a regex of alternatives does not (on the standard library's 15k
         modules: 0.3 s against 2.3 s). First a handful of short needles every key contains
-        (MAIL, SMTP, mail), then the exact words, only for the files that passed."""
+        (MAIL, SMTP, mail), then the exact words, only for the files that passed. Python files
+        that pass the first test may also be wanted for `also` (they set mail headers)."""
         pattern = self.keyword_pattern(kind)
         if kind == "yaml":
             # YAML files mention mail everywhere (mkdocs, CI, data); a composer pass costs ~5 ms
@@ -370,8 +371,10 @@ class Ruleset:
                 needles.add(b"mail")
         short = tuple(sorted(needles, key=len))
         # Last, the whole-word regex, on the few files that got this far (EMAIL_RE is not EMAIL).
-        return lambda data: (
-            any(n in data for n in short) and any(w in data for w in words) and pattern.search(data) is not None
+        # `also` (mail headers) is asked only of files that name mail at all.
+        extra = also or (lambda data: False)
+        return lambda data: any(n in data for n in short) and (
+            (any(w in data for w in words) and pattern.search(data) is not None) or extra(data)
         )
 
 

@@ -64,7 +64,7 @@ def plan_messages(doc: Document, file: FileInfo, messages: Messages, options: Ta
     plans: list[MessagePlan] = []
     for site in messages.sites:
         plan = _plan_site(doc, file, site, options)
-        if not _suppressed(doc, plan, site.lines):
+        if (plan.edits or plan.findings) and not _suppressed(doc, plan, site.lines):
             plans.append(plan)
     loose = MessagePlan(file, "", 0)
     for stray in messages.strays:
@@ -177,8 +177,15 @@ def _plan_site(doc: Document, file: FileInfo, site: MessageSite, options: TagOpt
                     f"set {MAILPACE_TAGS} there by hand")
         return plan
 
+    branched = [e for e in mailpace + tag_headers + unsubscribe + renamed_already if e.nested]
+    if branched and (tag_headers or unsubscribe or options.tags):
+        entry = branched[0]
+        finding("MM206", entry.line, entry.col,
+                f"{entry.name} is set inside a block on line {entry.line}, so which messages carry it depends "
+                f"on the path the code takes; set {MAILPACE_TAGS} by hand")
+        return plan
     _plan_unsubscribe(plan, unsubscribe, renamed_already, options, finding)
-    tagging = _read(tag_headers, mailpace, finding)
+    tagging = _read(site, tag_headers, mailpace, finding)
     if tagging.problems and (tagging.sources or tag_headers or options.tags):
         for source, why in tagging.problems:
             line, col = (source.line, source.col) if source else (site.line, site.col)
@@ -223,23 +230,24 @@ def _plan_unsubscribe(plan: MessagePlan, entries: list[HeaderEntry], renamed: li
                     f"{entry.name}: MailPace reads the unsubscribe link from {MAILPACE_UNSUBSCRIBE}", fixable=True)
 
 
-def _read(tag_headers: list[HeaderEntry], mailpace: list[HeaderEntry], finding: _Report) -> _Tagging:
+def _read(site: MessageSite, tag_headers: list[HeaderEntry], mailpace: list[HeaderEntry], finding: _Report) -> _Tagging:
     tagging = _Tagging()
     for entry in mailpace:
         if entry.value is None:
             tagging.problems.append((entry, f"{MAILPACE_TAGS} is computed here (`{entry.value_code}`)"))
         else:
             tagging.existing += read_mailpace_tags(entry.value)
-    seen: dict[tuple[int, str], HeaderEntry] = {}
+    seen: set[str] = set()
     for entry in tag_headers:
         header = TAG_HEADERS[entry.name.lower()]
-        if entry.holder is not None:
-            # A dict keeps only the last of two equal keys: which tag was meant is a guess.
-            key = (id(entry.holder.node), entry.name.lower())
-            if key in seen:
-                tagging.problems.append((entry, f"{entry.name} appears twice in one dict, where Python keeps only the last"))
+        if not site.repeatable:
+            # Django's and Flask-Mail's headers are a dict: a second X-PM-Tag (a repeated key,
+            # or `extra_headers["X-PM-Tag"] = ...` later) replaces the first. Which was meant
+            # is a guess.
+            if entry.name.lower() in seen:
+                tagging.problems.append((entry, f"{entry.name} is set twice on this message, and the headers dict keeps only the last"))
                 continue
-            seen[key] = entry
+            seen.add(entry.name.lower())
         read = TagRead()
         value: dict[object, object] | None = entry.json_value
         if value is None and entry.value is not None and header.json_keys:

@@ -276,11 +276,28 @@ REPORTS = {
     "statement-sharing-its-line": (SMTP + 'msg = MIMEText("y"); msg["X-PM-Tag"] = "a"; msg["X-Mailgun-Tag"] = "b"\n', "", "MM206", "shares its line"),
     "send-mail-cannot-carry-headers": (DJANGO + 'send_mail("s", "b", "a@example.com", ["b@example.com"])\n', "a", "MM210", "send_mail()"),
     "mail-admins-cannot-carry-headers": (DJANGO + 'mail_admins("s", "b")\n', "a", "MM210", "mail_admins()"),
-    "stray-constant-dict": ('HEADERS = {"X-PM-Tag": "welcome"}\n', "", "MM203", "outside a message"),
+    "stray-constant-dict": ('# headers for outgoing mail\nHEADERS = {"X-PM-Tag": "welcome"}\n', "", "MM203", "outside a message"),
+    # A tag set in a branch belongs to some messages only: never hoisted, never deleted.
+    "tag-set-in-an-if-branch": (
+        SMTP + 'def alert(urgent):\n    msg = EmailMessage()\n    msg["X-PM-Tag"] = "alerts"\n    if urgent:\n'
+        '        msg["Importance"] = "high"\n        msg["X-PM-Tag"] = "urgent"\n    return msg\n', "", "MM206", "inside a block",
+    ),
+    "tag-set-in-if-and-else": (
+        SMTP + 'def f(kind):\n    msg = MIMEText("x")\n    if kind == "a":\n        msg["X-PM-Tag"] = "alpha"\n'
+        '    else:\n        msg["X-PM-Tag"] = "beta"\n    return msg\n', "t1", "MM206", "inside a block",
+    ),
+    "django-extra-headers-in-a-branch": (
+        DJANGO + 'def f(vip):\n    m = EmailMessage("s", "b", headers={"X-PM-Tag": "notice"})\n    if vip:\n'
+        '        m.extra_headers["X-PM-Tag"] = "vip"\n    m.send()\n', "", "MM206", "inside a block",
+    ),
+    "django-dict-key-replaced-later": (
+        DJANGO + 'def f():\n    m = EmailMessage("s", "b", headers={"X-PM-Tag": "notice"})\n'
+        '    m.extra_headers["X-PM-Tag"] = "vip"\n    m.send()\n', "", "MM206", "keeps only the last",
+    ),
     "stray-another-librarys-message": (
         "from myapp.mail import EmailMessage\n\nEmailMessage('s', 'b', headers={'X-PM-Tag': 'x'}).send()\n", "", "MM203", "outside a message",
     ),
-    "stray-unsubscribe-in-a-helper": ('def headers(u):\n    h = {}\n    h["List-Unsubscribe"] = u\n    return h\n', "", "MM207", "rename it by hand"),
+    "stray-unsubscribe-in-a-helper": ('def mail_headers(u):\n    h = {}\n    h["List-Unsubscribe"] = u\n    return h\n', "", "MM207", "rename it by hand"),
     "one-click-unsubscribe": (SMTP + 'msg = MIMEText("y")\nmsg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"\n', "", "MM208", "one-click"),
     "metadata-header": (DJANGO + 'EmailMessage("s", "b", headers={"X-PM-Metadata-order": "42"}).send()\n', "", "MM205", "metadata"),
     "tracking-switch": (DJANGO + 'EmailMessage("s", "b", headers={"X-Mailgun-Track-Clicks": "no"}).send()\n', "", "MM205", "tracking switch"),

@@ -310,3 +310,39 @@ def test_smtplib_message_tags_and_unsubscribe(
     _assert_tags(received.content, message, tags)
     assert message.get_all("X-List-Unsubscribe") == ["<https://news.example/unsubscribe?u=42>"]
     assert message.get_all("List-Unsubscribe") is None
+
+
+# --------------------------------------------------------------------------------------------
+# A tag header set in a branch (`if urgent: msg["X-PM-Tag"] = "urgent"`) belongs to some messages
+# only. Merging it into one X-MailPace-Tags outside the branch would tag every alert "urgent"; the
+# message is left as it is (MM206), so the one that does not take the branch keeps only its own tag.
+
+
+def _tags_of(message: Message) -> list[str]:
+    return [
+        tag.strip()
+        for name in ("X-MailPace-Tags", *PROVIDER_TAG_HEADERS)
+        for value in message.get_all(name) or []
+        for tag in str(value).split(",")
+    ]
+
+
+def test_tag_set_in_a_branch_stays_in_that_branch(tmp_path: Path, smtp_server: Callable[..., SMTPTestServer]) -> None:
+    repo = _make_app_repo(tmp_path, "smtplib_conditional")
+    cli = _env(MAILPACE_API_TOKEN=TOKEN)
+    written = _run([sys.executable, "-m", "mailmigrate", "migrate", "--write"], repo, cli)
+    # A tag set in a branch is for some messages only: the message is left for a person (MM206),
+    # while the SMTP connection is still migrated.
+    assert written.returncode == 1, written.stdout + written.stderr
+    assert "MM206" in written.stdout and "inside a block" in written.stdout
+    assert "Traceback" not in written.stderr and TOKEN not in written.stdout + written.stderr
+
+    server, env = _start_server(tmp_path, smtp_server)
+    for argument in ("normal", "urgent"):
+        sent = _run([sys.executable, str(RUN_SCRIPT), str(repo / "send_alert.py"), argument], repo, env)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert [(login.username, login.tls) for login in server.logins] == [(TOKEN, "starttls")] * 2
+    normal, urgent = (message_from_bytes(m.content, policy=policy.default) for m in server.messages)
+    assert normal["Importance"] is None and urgent["Importance"] == "high"
+    assert "urgent" in _tags_of(urgent)
+    assert _tags_of(normal) == ["alerts"], normal.items()

@@ -20,6 +20,7 @@ reported so `check` still sees them, never edited.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from mailmigrate.document import Document
 from mailmigrate.formats.pysource import Lines, Module, Place, dotted_name, string
 from mailmigrate.formats.pywrite import escape, render_items
-from mailmigrate.mailheaders import is_header_name, meaning_of
+from mailmigrate.mailheaders import is_header_name, meaning_of, mentions_headers
 from mailmigrate.model import Edit
 
 
@@ -68,9 +69,14 @@ UNTAGGABLE = {
     for package in ("django.core.mail", "flask_mailman")
     for name in ("send_mail", "send_mass_mail", "mail_admins", "mail_managers")
 }
-# Words without which a module builds no message this module reads (the cheap pass).
-WORDS = ("EmailMessage", "EmailMultiAlternatives", "Message", "MIMEText", "MIMEMultipart",
-         "send_mail", "send_mass_mail", "mail_admins", "mail_managers")
+# Modules that may build a message this module reads name one of these (the cheap pass, --tags).
+_FRAMEWORK_WORDS = (b"django.core", b"flask_mail", b"flask_mailman", b"pyramid_mailer")
+
+
+def may_build_messages(data: bytes) -> bool:
+    return any(w in data for w in _FRAMEWORK_WORDS) or (b"smtplib" in data and b"email" in data)
+
+
 _STRING_START = re.compile(r"[rRbBuUfF]{0,2}('''|\"\"\"|'|\")")
 _ALONE_AFTER = re.compile(r"[ \t]*(#[^\n]*)?\r?\n?")
 
@@ -102,6 +108,9 @@ class HeaderEntry:
     # X-SMTPAPI / X-MSYS-API written as json.dumps({...}): that literal and what it holds.
     json_dict: HeaderDict | None = None
     json_value: dict[object, object] | None = None
+    # Set inside an if/for/try block below the message's own: whether a message carries it
+    # depends on the path taken, so it is never moved or merged.
+    nested: bool = False
 
 
 @dataclass
@@ -128,6 +137,8 @@ class MessageSite:
     blocked: str | None = None  # why its headers cannot be read or added to
     quote: str = '"'  # how the module quotes strings here
     lines: set[int] = field(default_factory=set)  # where a suppression comment applies
+    # email.message objects: a repeated header is sent twice; a dict keeps only the last value.
+    repeatable: bool = False
 
 
 @dataclass
@@ -153,12 +164,25 @@ class Messages:
     untaggable: list[Untaggable] = field(default_factory=list)
 
 
-def worth_reading(text: str) -> bool:
-    return any(word in text for word in WORDS) or "nsubscribe" in text.lower() or "X-" in text or "x-" in text
+# A module builds messages this module reads only if it imports a mail framework, or the email
+# package together with smtplib.
+_FRAMEWORK_IMPORT = re.compile(r"^[ \t]*(?:from|import)[ \t]+(?:django\.core|flask_mail|flask_mailman|pyramid_mailer)\b", re.M)
+_EMAIL_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+email\b|import[ \t]+[\w., \t]*\bemail\b)", re.M)
+_SMTPLIB_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(?:aio)?smtplib\b|import[ \t]+[\w., \t]*\b(?:aio)?smtplib\b)", re.M)
 
 
-def locate(module: Module) -> Messages:
-    return _Reader(module).read()
+def locate(module: Module) -> Messages | None:
+    """The messages a module builds and the header names it sets elsewhere; None when it can
+    hold neither (most modules: the text decides before any tree is walked)."""
+    text = module.doc.text
+    builds = _FRAMEWORK_IMPORT.search(text) is not None or (
+        _EMAIL_IMPORT.search(text) is not None and _SMTPLIB_IMPORT.search(text) is not None
+    )
+    if builds:
+        return _Reader(module).read()
+    if mentions_headers(text.encode("utf-8", "replace")):
+        return Messages(strays=list(_Reader(module).strays()))
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,16 +195,20 @@ class _Reader:
         self.text = module.doc.text
         self.lines: Lines = module.lines
         self.tree = module.tree
-        self.names = _imported(self.tree)
-        self.parents: dict[ast.AST, ast.AST] = {
-            child: node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)
-        }
-        self.sends_smtp = any(
-            q.split(".")[0] in ("smtplib", "aiosmtplib") for q in self.names.values()
-        )
         self.handled: set[ast.AST] = set()  # name literals of entries that belong to a site
         self.seen_dicts: set[int] = set()
-        self.module_bindings = _bindings(_own_nodes(self.tree))
+
+    @functools.cached_property
+    def names(self) -> dict[str, str]:
+        return _imported(self.tree)
+
+    @functools.cached_property
+    def sends_smtp(self) -> bool:
+        return any(q.split(".")[0] in ("smtplib", "aiosmtplib") for q in self.names.values())
+
+    @functools.cached_property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        return {child: node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)}
 
     def read(self) -> Messages:
         found = Messages()
@@ -258,19 +286,22 @@ class _Reader:
         binding = self.binding_of(call)
         if binding is not None:
             var, stmt = binding
+            body = self.body_holding(stmt)
             for later in self.statements_of(var, stmt, nodes, bindings):
-                self.framework_statement(later, var, site)
+                self.framework_statement(later, var, site, nested=body is None or later not in body)
         return site
 
-    def framework_statement(self, stmt: ast.AST, var: str, site: MessageSite) -> None:
+    def framework_statement(self, stmt: ast.AST, var: str, site: MessageSite, nested: bool) -> None:
         """`msg.extra_headers["K"] = v`, `msg.extra_headers.update({...})`, `msg.extra_headers = {...}`."""
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
             if isinstance(target, ast.Subscript) and _is_attribute(target.value, var, "extra_headers"):
-                self.statement_entry(stmt, target.slice, stmt.value, site)
+                self.statement_entry(stmt, target.slice, stmt.value, site, nested)
             elif _is_attribute(target, var, "extra_headers"):
                 site.lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
-                if isinstance(stmt.value, ast.Dict):
+                if nested:
+                    site.blocked = f"its extra_headers are replaced inside a block (line {stmt.lineno})"
+                elif isinstance(stmt.value, ast.Dict):
                     self.seen_dicts.add(id(stmt.value))
                     site.entries = []  # the assignment replaces whatever the constructor set
                     site.adder = None
@@ -283,7 +314,7 @@ class _Reader:
             if (isinstance(func, ast.Attribute) and func.attr == "update" and _is_attribute(func.value, var, "extra_headers")
                     and len(call.args) == 1 and isinstance(call.args[0], ast.Dict)):
                 site.lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
-                blocked = self.read_dict(call.args[0], site, add_here=False)
+                blocked = self.read_dict(call.args[0], site, add_here=False, nested=nested)
                 site.blocked = site.blocked or blocked
 
     # -- email.message objects sent through smtplib
@@ -296,7 +327,7 @@ class _Reader:
         if any(self.attached(node, var) for node in nodes):
             return None  # a part of a multipart message
         bindings = _bindings(nodes)
-        site = MessageSite(qualified.rsplit(".", 1)[1], call.lineno, call.col_offset + 1, quote=self.quote_near(call))
+        site = MessageSite(qualified.rsplit(".", 1)[1], call.lineno, call.col_offset + 1, quote=self.quote_near(call), repeatable=True)
         site.lines = set(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
         last = stmt
         body = self.body_holding(stmt)
@@ -304,14 +335,14 @@ class _Reader:
             if isinstance(later, ast.Assign) and len(later.targets) == 1:
                 target = later.targets[0]
                 if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == var:
-                    self.statement_entry(later, target.slice, later.value, site)
+                    self.statement_entry(later, target.slice, later.value, site, nested=body is None or later not in body)
                     if body is not None and later in body:
                         last = later
             elif isinstance(later, ast.Expr) and isinstance(later.value, ast.Call):
                 inner = later.value
                 if (isinstance(inner.func, ast.Attribute) and inner.func.attr == "add_header"
                         and isinstance(inner.func.value, ast.Name) and inner.func.value.id == var and len(inner.args) >= 2):
-                    self.statement_entry(later, inner.args[0], inner.args[1], site)
+                    self.statement_entry(later, inner.args[0], inner.args[1], site, nested=body is None or later not in body)
                     if body is not None and later in body:
                         last = later
         site.adder = self.statement_adder(last, var)
@@ -325,7 +356,7 @@ class _Reader:
 
     # -- entries
 
-    def read_dict(self, node: ast.Dict, site: MessageSite, add_here: bool = True) -> str | None:
+    def read_dict(self, node: ast.Dict, site: MessageSite, add_here: bool = True, nested: bool = False) -> str | None:
         """The dict's header entries into `site`; the reason it cannot be read, if any."""
         holder = HeaderDict(node, None)
         if node.keys:
@@ -346,17 +377,18 @@ class _Reader:
                 blocked = blocked or f"the headers dict has a computed key `{_short(ast.unparse(key))}`"
                 continue
             entry = self.entry(name, key, value)
-            entry.holder, entry.index = holder, index
+            entry.holder, entry.index, entry.nested = holder, index, nested
             site.entries.append(entry)
         return blocked
 
-    def statement_entry(self, stmt: ast.stmt, key: ast.expr, value: ast.expr, site: MessageSite) -> None:
+    def statement_entry(self, stmt: ast.stmt, key: ast.expr, value: ast.expr, site: MessageSite, nested: bool = False) -> None:
         name = string(key)
         site.lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
         if name is None:
             return
         entry = self.entry(name, key, value)
         entry.is_statement = True
+        entry.nested = nested
         entry.statement = self.line_span(stmt)
         site.entries.append(entry)
 
@@ -433,7 +465,7 @@ class _Reader:
         if isinstance(value, ast.Name):
             scope = self.scope_of(call)
             local = _bindings(_own_nodes(scope)).get(value.id, []) if scope is not self.tree else []
-            candidates = local or self.module_bindings.get(value.id, [])
+            candidates = local or _bindings(_own_nodes(self.tree)).get(value.id, [])
             if len(candidates) == 1:
                 assigned = candidates[0]
                 if isinstance(assigned, (ast.Assign, ast.AnnAssign)) and isinstance(assigned.value, ast.Dict):

@@ -85,8 +85,7 @@ class PythonHandler:
         located.includes = list(star_imports(tree, file))
         located.findings.extend(misspelled(module, file, rules))
         located.findings.extend(derived_from(module, file, located.configurations))
-        if pymessages.worth_reading(doc.text):
-            located.messages = pymessages.locate(module)
+        located.messages = pymessages.locate(module)
         return located
 
     # -- writing -----------------------------------------------------------------------------
