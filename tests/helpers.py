@@ -13,6 +13,26 @@ from mailmigrate.model import FileInfo
 from mailmigrate.rules import Ruleset, load_ruleset
 
 TOKEN = "7c9e6679-7425-40de-944b-e07fc1f90ae7"  # UUID-shaped, like MailPace's documented example
+SUBPROCESS_TIMEOUT = 60  # per subprocess; each normally takes about a second
+
+# Anything a migrated application, its framework or the CLI could read from the environment:
+# subprocesses see only what the files say (load_dotenv / read_env never override the environment).
+APP_ENV_PREFIXES = (
+    "EMAIL_", "MAIL_", "SMTP_", "MAILPACE_", "DJANGO_", "FLASK_", "SENDGRID_", "MAILGUN_", "GMAIL_",
+    "POSTMARK_", "SUPERSET_", "NETBOX_", "DATABASE_", "SECRET_KEY",
+)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the application's variables, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(APP_ENV_PREFIXES)}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the repos; no stale .pyc after a rewrite
+    env.update(extra)
+    return env
+
+
+def run_process(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT, check=False)
 
 
 @functools.cache

@@ -36,23 +36,18 @@ from typing import Any
 
 import pytest
 from dotenv import dotenv_values
-from helpers import make_repo
+from helpers import clean_env, make_repo, run_process
 from smtp_server import MAILPACE_HOST, SMTPTestServer
 
 pytestmark = pytest.mark.slow
 
 TESTS_DIR = Path(__file__).resolve().parent
-TIMEOUT = 60  # per subprocess; each normally takes well under a second
 # os.environ["MAILPACE_API_TOKEN"], or os.environ.get("MAILPACE_API_TOKEN", "") in a base class
 TOKEN_REF = re.compile(r"""os\.environ(?:\[\s*["']MAILPACE_API_TOKEN["']\s*\]|\.get\(\s*["']MAILPACE_API_TOKEN["'])""")
 GITIGNORE = ".env\n__pycache__/\n*.sqlite3\n"
 
 # Anything the settings modules or the frameworks could read from the environment: the drivers must
 # see only what the migrated files say (load_dotenv / read_env never override the environment).
-_STRIP_PREFIXES = (
-    "EMAIL_", "MAIL_", "SMTP_", "MAILPACE_", "DJANGO_", "FLASK_", "SENDGRID_", "MAILGUN_",
-    "SUPERSET_", "NETBOX_", "DATABASE_", "SECRET_KEY",
-)
 
 
 # --------------------------------------------------------------------------------------------
@@ -60,26 +55,19 @@ _STRIP_PREFIXES = (
 # --------------------------------------------------------------------------------------------
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_STRIP_PREFIXES)}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the repos; no stale .pyc after a rewrite
-    env.update(extra)
-    return env
 
 
 def _git(repo: Path, *args: str) -> str:
-    result = _run(["git", *args], repo, _clean_env(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull))
+    result = run_process(["git", *args], repo, clean_env(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull))
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def _driver_env(settings_file: Path, token: str, **extra: str) -> dict[str, str]:
     """The driver's environment: the token only if the migrated module reads it."""
-    env = _clean_env(MM_TEST_HELPERS=str(TESTS_DIR), **extra)
+    env = clean_env(MM_TEST_HELPERS=str(TESTS_DIR), **extra)
     if "MAILPACE_API_TOKEN" in settings_file.read_text(encoding="utf-8"):
         env["MAILPACE_API_TOKEN"] = token
     return env
@@ -98,8 +86,8 @@ def _last_json(result: subprocess.CompletedProcess[str], server: SMTPTestServer 
 
 def _migrate(repo: Path, token: str, old_secrets: Iterable[str]) -> subprocess.CompletedProcess[str]:
     """`migrate --write`, then the checks every case shares. Returns the --write run."""
-    cli_env = _clean_env(MAILPACE_API_TOKEN=token)
-    written = _run([sys.executable, "-m", "mailmigrate", "migrate", "--write"], repo, cli_env)
+    cli_env = clean_env(MAILPACE_API_TOKEN=token)
+    written = run_process([sys.executable, "-m", "mailmigrate", "migrate", "--write"], repo, cli_env)
     assert written.returncode == 0, written.stdout + written.stderr
     assert "Traceback" not in written.stderr, written.stderr
     # The token, and the old provider's secrets it finds, are masked in everything it prints.
@@ -113,7 +101,7 @@ def _migrate(repo: Path, token: str, old_secrets: Iterable[str]) -> subprocess.C
             assert token.encode() not in (repo / rel).read_bytes(), f"token written into tracked file {rel}"
 
     # Idempotent: a second dry run finds nothing to change.
-    again = _run([sys.executable, "-m", "mailmigrate", "migrate"], repo, cli_env)
+    again = run_process([sys.executable, "-m", "mailmigrate", "migrate"], repo, cli_env)
     assert (again.returncode, again.stdout) == (0, ""), again.stdout + again.stderr
     assert token not in again.stderr
     return written
@@ -163,7 +151,7 @@ print(json.dumps(dump, default=repr, sort_keys=True))
 def _dump_settings(tmp_path: Path, path: Path, module: str, env: dict[str, str]) -> dict[str, Any]:
     script = tmp_path / "dump_settings.py"  # outside the repository
     script.write_text(DUMP_SETTINGS)
-    result = _run([sys.executable, str(script)], path, {**env, "MM_TEST_PATH": str(path), "MM_TEST_MODULE": module})
+    result = run_process([sys.executable, str(script)], path, {**env, "MM_TEST_PATH": str(path), "MM_TEST_MODULE": module})
     dump: dict[str, Any] = _last_json(result)
     return dump
 
@@ -200,7 +188,7 @@ def _send_with_django(
         MM_TEST_SMTP_PORT=str(server.port),
         MM_TEST_CA_PEM=str(ca_file),
     )
-    facts: dict[str, Any] = _last_json(_run([sys.executable, str(driver)], repo, env), server)
+    facts: dict[str, Any] = _last_json(run_process([sys.executable, str(driver)], repo, env), server)
     return facts
 
 
@@ -337,7 +325,7 @@ def test_django_literal_gmail_settings(tmp_path: Path, smtp_server: Callable[...
     token = str(uuid.uuid4())
     repo = _django_project(tmp_path / "project", DJANGO_GMAIL_SETTINGS)
     settings_file = repo / "mysite" / "settings.py"
-    before = _dump_settings(tmp_path, repo, "mysite.settings", _clean_env())
+    before = _dump_settings(tmp_path, repo, "mysite.settings", clean_env())
 
     _migrate(repo, token, [GMAIL_APP_PASSWORD])
 
@@ -399,7 +387,7 @@ def test_django_env_lookups_with_sendgrid_defaults(
     token = str(uuid.uuid4())
     repo = _django_project(tmp_path / "project", DJANGO_SENDGRID_SETTINGS, SENDGRID_DOTENV)
     settings_file = repo / "mysite" / "settings.py"
-    before = _dump_settings(tmp_path, repo, "mysite.settings", _clean_env())
+    before = _dump_settings(tmp_path, repo, "mysite.settings", clean_env())
 
     _migrate(repo, token, [SENDGRID_KEY])
 
@@ -468,7 +456,7 @@ def test_django_environ_implicit_tls_465(tmp_path: Path, smtp_server: Callable[.
     token = str(uuid.uuid4())
     repo = _django_project(tmp_path / "project", DJANGO_ENVIRON_SETTINGS, ENVIRON_DOTENV)
     settings_file = repo / "mysite" / "settings.py"
-    before = _dump_settings(tmp_path, repo, "mysite.settings", _clean_env())
+    before = _dump_settings(tmp_path, repo, "mysite.settings", clean_env())
 
     _migrate(repo, token, [MAILGUN_PASSWORD])
 
@@ -581,7 +569,7 @@ def test_flask_config_class_with_flask_mail(tmp_path: Path, smtp_server: Callabl
         },
     )
     config_file = repo / "config.py"
-    before = _dump_settings(tmp_path, repo, "config", _clean_env())
+    before = _dump_settings(tmp_path, repo, "config", clean_env())
 
     _migrate(repo, token, [FLASK_MAILGUN_PASSWORD])
 
@@ -616,7 +604,7 @@ def test_flask_config_class_with_flask_mail(tmp_path: Path, smtp_server: Callabl
         MM_TEST_SMTP_PORT=str(server.port),
         MM_TEST_CA_PEM=str(ca_file),
     )
-    facts = _last_json(_run([sys.executable, str(driver)], repo, env), server)
+    facts = _last_json(run_process([sys.executable, str(driver)], repo, env), server)
     assert facts == {
         "server": MAILPACE_HOST,
         "port": 587,
@@ -726,7 +714,7 @@ def test_netbox_configuration(tmp_path: Path) -> None:
     )
     module_dir = repo / "netbox" / "netbox"
     config_file = module_dir / "configuration.py"
-    before = _dump_settings(tmp_path, module_dir, "configuration", _clean_env())
+    before = _dump_settings(tmp_path, module_dir, "configuration", clean_env())
 
     _migrate(repo, token, [NETBOX_SENDGRID_KEY, NETBOX_DB_PASSWORD, NETBOX_REDIS_PASSWORD, NETBOX_SECRET_KEY])
 
@@ -799,7 +787,7 @@ def test_superset_config(tmp_path: Path) -> None:
     )
     module_dir = repo / "docker" / "pythonpath_dev"
     config_file = module_dir / "superset_config.py"
-    before = _dump_settings(tmp_path, module_dir, "superset_config", _clean_env())
+    before = _dump_settings(tmp_path, module_dir, "superset_config", clean_env())
 
     _migrate(repo, token, [SUPERSET_SENDGRID_KEY, SUPERSET_SECRET_KEY, "pg-Pa55-superset"])
 

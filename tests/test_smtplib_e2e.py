@@ -16,14 +16,12 @@ script that reads SMTP_USER / SMTP_PASSWORD, those two set to the token, as the 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from email import message_from_bytes
 from pathlib import Path
 
 import pytest
-from helpers import git, make_repo
+from helpers import clean_env, git, make_repo, run_process
 from smtp_server import SMTPTestServer
 
 pytestmark = pytest.mark.slow
@@ -33,8 +31,6 @@ SCRIPTS = TESTS_DIR / "smtplib_scripts"
 EXPECTED: dict[str, dict[str, str]] = json.loads((SCRIPTS / "expected.json").read_text())
 DRIVER = TESTS_DIR / "drivers" / "run_script.py"
 TOKEN = "5f0c2a1e-8d3b-4c7a-9e21-test-smtplib-token"
-TIMEOUT = 60
-_STRIP_PREFIXES = ("EMAIL_", "MAIL_", "SMTP_", "MAILPACE_", "SENDGRID_", "MAILGUN_", "GMAIL_")
 
 # (script, --port given to migrate or None, the MailPace port it must then use, TLS mode)
 CASES = [
@@ -60,15 +56,8 @@ CASES = [
 ]
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_STRIP_PREFIXES)}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
 
 
 @pytest.mark.parametrize(("script", "port", "mailpace_port", "mode"), CASES, ids=[f"{c[0][:-3]}-{c[1] or 'kept'}" for c in CASES])
@@ -80,8 +69,8 @@ def test_script_logs_in_to_mailpace_after_migration(
 
     # 1. Migrate with the real CLI: the token is never printed nor written into the tracked script.
     port_args = ["--port", str(port)] if port else []
-    cli = _env(MAILPACE_API_TOKEN=TOKEN)
-    written = _run([sys.executable, "-m", "mailmigrate", "migrate", "--write", *port_args], repo, cli)
+    cli = clean_env(MAILPACE_API_TOKEN=TOKEN)
+    written = run_process([sys.executable, "-m", "mailmigrate", "migrate", "--write", *port_args], repo, cli)
     assert written.returncode == 0, written.stdout + written.stderr
     assert "Traceback" not in written.stderr
     assert TOKEN not in written.stdout + written.stderr
@@ -93,9 +82,9 @@ def test_script_logs_in_to_mailpace_after_migration(
     assert git(repo, "status", "--porcelain").splitlines() == [f" M {script}"]
 
     # 2. Idempotent: a second dry run (same --port) has nothing to change, and check is clean.
-    again = _run([sys.executable, "-m", "mailmigrate", "migrate", *port_args], repo, cli)
+    again = run_process([sys.executable, "-m", "mailmigrate", "migrate", *port_args], repo, cli)
     assert (again.returncode, again.stdout) == (0, ""), again.stdout + again.stderr
-    checked = _run([sys.executable, "-m", "mailmigrate", "check"], repo, cli)
+    checked = run_process([sys.executable, "-m", "mailmigrate", "check"], repo, cli)
     assert (checked.returncode, checked.stdout) == (0, "")  # any MailPace port is consistent
 
     # 3. Run the migrated script for real: one login with the token, in the planned mode.
@@ -103,9 +92,9 @@ def test_script_logs_in_to_mailpace_after_migration(
     ca_file = tmp_path / "ca.pem"
     server.ca.cert_pem.write_to_path(str(ca_file))
     deployment = {"SMTP_USER": TOKEN, "SMTP_PASSWORD": TOKEN} if "SMTP_USER" in after else {}
-    run = _run(
+    run = run_process(
         [sys.executable, str(DRIVER), str(repo / script)], repo,
-        _env(
+        clean_env(
             MAILPACE_API_TOKEN=TOKEN, MM_TEST_HELPERS=str(TESTS_DIR), MM_TEST_CA_PEM=str(ca_file),
             MM_TEST_MAILPACE_PORT=str(mailpace_port), MM_TEST_SMTP_PORT=str(server.port), **deployment,
         ),

@@ -22,9 +22,7 @@ one ``X-MailPace-Tags`` with the merged tags and no other provider's tag header.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable
 from email import message_from_bytes, policy
@@ -32,7 +30,7 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from helpers import git, make_repo
+from helpers import clean_env, git, make_repo, run_process
 from smtp_server import SMTPTestServer
 
 from mailmigrate.mailheaders import TAG_HEADERS
@@ -45,22 +43,13 @@ SEND_TAGGED = TESTS_DIR / "drivers" / "send_tagged.py"
 RUN_SCRIPT = TESTS_DIR / "drivers" / "run_script.py"
 TOKEN = "b2e4f6a8-1c3d-4e5f-9a7b-test-tagging-token"
 RECIPIENT = "customer@example.org"
-TIMEOUT = 60  # per subprocess; each normally takes about a second
-_STRIP_PREFIXES = ("EMAIL_", "MAIL_", "SMTP_", "MAILPACE_", "DJANGO_", "FLASK_", "POSTMARK_", "MAILGUN_")
 # Tag headers of other providers (and MailPace's former name): none may reach MailPace. The
 # explicit names guard against the table in mailheaders losing one.
 PROVIDER_TAG_HEADERS = sorted({"x-pm-tag", "x-mailgun-tag", "x-smtpapi", "x-mc-tags", "x-oms-tags", *TAG_HEADERS})
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_STRIP_PREFIXES)}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
 
 
 def _make_app_repo(tmp_path: Path, app: str) -> Path:
@@ -81,11 +70,11 @@ def _tracked_text(repo: Path) -> dict[str, str]:
 
 def _migrate(repo: Path, options: list[str], changed: list[str], provider_secret: str) -> str:
     """`migrate --write OPTIONS` then the same dry run; returns the --write run's stderr (its summary)."""
-    cli = _env(MAILPACE_API_TOKEN=TOKEN)
+    cli = clean_env(MAILPACE_API_TOKEN=TOKEN)
     before = _tracked_text(repo)
     assert any(provider_secret in text for text in before.values())
 
-    written = _run([sys.executable, "-m", "mailmigrate", "migrate", "--write", *options], repo, cli)
+    written = run_process([sys.executable, "-m", "mailmigrate", "migrate", "--write", *options], repo, cli)
     # Everything is fixable: nothing is left for a person, so exit 0 and no findings on stdout.
     assert (written.returncode, written.stdout) == (0, ""), written.stdout + written.stderr
     assert "Traceback" not in written.stderr
@@ -100,10 +89,10 @@ def _migrate(repo: Path, options: list[str], changed: list[str], provider_secret
             compile(text, name, "exec")
 
     # Idempotent: the same options again find nothing to change, and `check` is clean.
-    again = _run([sys.executable, "-m", "mailmigrate", "migrate", *options], repo, cli)
+    again = run_process([sys.executable, "-m", "mailmigrate", "migrate", *options], repo, cli)
     assert (again.returncode, again.stdout) == (0, ""), again.stdout + again.stderr
     assert "Nothing to change." in again.stderr and TOKEN not in again.stderr
-    checked = _run([sys.executable, "-m", "mailmigrate", "check"], repo, cli)
+    checked = run_process([sys.executable, "-m", "mailmigrate", "check"], repo, cli)
     assert (checked.returncode, checked.stdout) == (0, ""), checked.stdout + checked.stderr
     assert _tracked_text(repo) == after
     return written.stderr
@@ -114,7 +103,7 @@ def _start_server(tmp_path: Path, smtp_server: Callable[..., SMTPTestServer]) ->
     server = smtp_server(mode="starttls", token=TOKEN)
     ca_file = tmp_path / "test-ca.pem"  # outside the repository: git status stays as checked
     server.ca.cert_pem.write_to_path(str(ca_file))
-    driver_env = _env(
+    driver_env = clean_env(
         MAILPACE_API_TOKEN=TOKEN,  # the migrated code reads the token from here
         MM_TEST_HELPERS=str(TESTS_DIR),
         MM_TEST_CA_PEM=str(ca_file),
@@ -153,7 +142,7 @@ def _send(repo: Path, env: dict[str, str], *functions: str, django_settings: str
     """Calls the application's own FUNCTIONs (module:function) in send_tagged.py; what they returned."""
     if django_settings:
         env = {**env, "MM_TEST_DJANGO_SETTINGS": django_settings}
-    sent = _run([sys.executable, str(SEND_TAGGED), str(repo), *functions], repo, env)
+    sent = run_process([sys.executable, str(SEND_TAGGED), str(repo), *functions], repo, env)
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert TOKEN not in sent.stdout + sent.stderr
     facts = json.loads(sent.stdout.strip().splitlines()[-1])
@@ -297,7 +286,7 @@ def test_smtplib_message_tags_and_unsubscribe(
 
     server, env = _start_server(tmp_path, smtp_server)
     env["MM_TEST_RECIPIENT"] = "unused: the script has its own recipient"
-    sent = _run([sys.executable, str(RUN_SCRIPT), str(repo / "send_newsletter.py")], repo, env)
+    sent = run_process([sys.executable, str(RUN_SCRIPT), str(repo / "send_newsletter.py")], repo, env)
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert sent.stdout == "Newsletter sent to reader@example.org\n"
     assert server.failed_logins == []
@@ -329,8 +318,8 @@ def _tags_of(message: Message) -> list[str]:
 
 def test_tag_set_in_a_branch_stays_in_that_branch(tmp_path: Path, smtp_server: Callable[..., SMTPTestServer]) -> None:
     repo = _make_app_repo(tmp_path, "smtplib_conditional")
-    cli = _env(MAILPACE_API_TOKEN=TOKEN)
-    written = _run([sys.executable, "-m", "mailmigrate", "migrate", "--write"], repo, cli)
+    cli = clean_env(MAILPACE_API_TOKEN=TOKEN)
+    written = run_process([sys.executable, "-m", "mailmigrate", "migrate", "--write"], repo, cli)
     # A tag set in a branch is for some messages only: the message is left for a person (MM206),
     # while the SMTP connection is still migrated.
     assert written.returncode == 1, written.stdout + written.stderr
@@ -339,7 +328,7 @@ def test_tag_set_in_a_branch_stays_in_that_branch(tmp_path: Path, smtp_server: C
 
     server, env = _start_server(tmp_path, smtp_server)
     for argument in ("normal", "urgent"):
-        sent = _run([sys.executable, str(RUN_SCRIPT), str(repo / "send_alert.py"), argument], repo, env)
+        sent = run_process([sys.executable, str(RUN_SCRIPT), str(repo / "send_alert.py"), argument], repo, env)
         assert sent.returncode == 0, sent.stdout + sent.stderr
     assert [(login.username, login.tls) for login in server.logins] == [(TOKEN, "starttls")] * 2
     normal, urgent = (message_from_bytes(m.content, policy=policy.default) for m in server.messages)

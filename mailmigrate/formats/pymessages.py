@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mailmigrate.document import Document
-from mailmigrate.formats.pysource import Lines, Module, Place, dotted_name, string
+from mailmigrate.formats.pysource import Lines, Module, Place, argument, dotted_name, string, whole_lines
 from mailmigrate.formats.pywrite import escape, render_items
 from mailmigrate.mailheaders import is_header_name, meaning_of, mentions_headers
 from mailmigrate.model import Edit
@@ -264,7 +264,7 @@ class _Reader:
         keyword, position = constructor.keyword, constructor.position
         site = MessageSite(constructor.label, call.lineno, call.col_offset + 1, quote=self.quote_near(call))
         site.lines = set(range(call.lineno, (call.end_lineno or call.lineno) + 1))
-        value = _argument(call, position, keyword)
+        value = argument(call, position, keyword)
         starred = any(isinstance(a, ast.Starred) for a in call.args) and value is None and len(call.args) <= position
         spread = next((k for k in call.keywords if k.arg is None), None)
         if value is None and (spread is not None or starred):
@@ -389,7 +389,7 @@ class _Reader:
         entry = self.entry(name, key, value)
         entry.is_statement = True
         entry.nested = nested
-        entry.statement = self.line_span(stmt)
+        entry.statement = whole_lines(self.text, self.lines, stmt)
         site.entries.append(entry)
 
     def entry(self, name: str, key: ast.expr, value: ast.expr) -> HeaderEntry:
@@ -429,18 +429,6 @@ class _Reader:
             return None  # `msg = MIMEText(b); s.send_message(msg)`: no line of its own to follow
         lead = "" if self.text.endswith("\n") or line_end < len(self.text) else self.module.doc.newline
         return Adder("statement", line_end, text=var, indent=self.lines.indent_of(stmt.lineno), lead=lead)
-
-    def line_span(self, stmt: ast.stmt) -> tuple[int, int] | None:
-        """The whole lines of a statement that has them to itself."""
-        start = self.lines.starts[stmt.lineno - 1]
-        if self.text[start:self.lines.offset(stmt.lineno, stmt.col_offset)].strip():
-            return None
-        end_line = stmt.end_lineno or stmt.lineno
-        end = self.lines.offset(end_line, stmt.end_col_offset or 0)
-        line_end = self.lines.line_end(end_line)
-        if not _ALONE_AFTER.fullmatch(self.text[end:line_end]):
-            return None
-        return start, line_end
 
     def body_holding(self, stmt: ast.stmt) -> list[ast.stmt] | None:
         parent = self.parents.get(stmt)
@@ -708,15 +696,6 @@ def _json_keys(node: ast.Dict) -> dict[object, object] | None:
 @dataclass(frozen=True)
 class _Computed:
     code: str
-
-
-def _argument(call: ast.Call, index: int, name: str) -> ast.expr | None:
-    for keyword in call.keywords:
-        if keyword.arg == name:
-            return keyword.value
-    if index < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
-        return call.args[index]
-    return None
 
 
 def _is_attribute(node: ast.expr, var: str, attr: str) -> bool:

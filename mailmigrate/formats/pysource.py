@@ -473,6 +473,33 @@ def _assignments_by_function(tree: ast.Module) -> Iterator[tuple[str, ast.stmt]]
     yield from visit(tree.body, "module")
 
 
+def argument(call: ast.Call, index: int, name: str) -> ast.expr | None:
+    """A call's argument by keyword, or by position when no `*args` comes before it."""
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    if index < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
+        return call.args[index]
+    return None
+
+
+_REST_OF_LINE = re.compile(r"[ \t]*(#[^\n]*)?\r?\n?")
+
+
+def whole_lines(text: str, lines: Lines, stmt: ast.stmt) -> tuple[int, int] | None:
+    """The span of a statement's whole lines, newline included, when it has them to itself
+    (nothing but a comment shares them): what removing the statement removes."""
+    start = lines.starts[stmt.lineno - 1]
+    if text[start:lines.offset(stmt.lineno, stmt.col_offset)].strip():
+        return None
+    end_line = stmt.end_lineno or stmt.lineno
+    end = lines.offset(end_line, stmt.end_col_offset or 0)
+    line_end = lines.line_end(end_line)
+    if not _REST_OF_LINE.fullmatch(text[end:line_end]):
+        return None
+    return start, line_end
+
+
 def _is_config(node: ast.expr) -> bool:
     """`app.config`, `self.app.config`, `current_app.config`, `flask_app.config`."""
     return isinstance(node, ast.Attribute) and node.attr == "config"

@@ -21,7 +21,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from mailmigrate.document import Document
-from mailmigrate.formats.pysource import OPAQUE, Lines, Module, Place, assignments, dotted_name, env_lookup, opened
+from mailmigrate.formats.pysource import (
+    OPAQUE,
+    Lines,
+    Module,
+    Place,
+    argument,
+    assignments,
+    dotted_name,
+    env_lookup,
+    opened,
+    whole_lines,
+)
 from mailmigrate.formats.pywrite import code_or_literal, render_items
 from mailmigrate.model import RAW, Configuration, Edit, FileInfo, Setting
 from mailmigrate.rules import Family, Ruleset
@@ -427,9 +438,9 @@ class _Reader:
         methods, escapes = self._methods(var, call, function, owner) if var else ({}, "")
         unknown_use = unknown_use or escapes
         connect = methods.get("connect")
-        host_expr, port_expr, via = _argument(call, 0, "host"), _argument(call, 1, "port"), call
+        host_expr, port_expr, via = argument(call, 0, "host"), argument(call, 1, "port"), call
         if (host_expr is None or _is_empty_string(host_expr)) and connect is not None:
-            host_expr, port_expr, via = _argument(connect, 0, "host"), _argument(connect, 1, "port"), connect
+            host_expr, port_expr, via = argument(connect, 0, "host"), argument(connect, 1, "port"), connect
             place = self._after(self.statement_of(connect)) if place is not None else None
         unpacked = next((ast.unparse(a) for a in [*via.args, *via.keywords] if isinstance(a, ast.Starred) or (isinstance(a, ast.keyword) and a.arg is None)), None)
         if host_expr is None and unpacked is not None:  # smtplib.SMTP(**CFG): report, do not guess
@@ -485,7 +496,7 @@ class _Reader:
                 settings[role] = Setting(key(role), role, "", ls, le, login.lineno, login.col_offset + 1, quote=OPAQUE,
                                          opaque=f"passed as `{shown}`", known=False)
         elif login is not None:
-            user, password = _argument(login, 0, "user"), _argument(login, 1, "password")
+            user, password = argument(login, 0, "user"), argument(login, 1, "password")
             if user is not None:
                 settings["user"] = self.credential(key("user"), "user", user, login, names, function)
             if password is not None:
@@ -610,17 +621,7 @@ class _Reader:
         return ConnectionPlace("", indent, self.module.doc.newline, line_end, line_end, lead=lead)
 
     def _line_span(self, stmt: ast.stmt) -> tuple[int, int] | None:
-        """The whole lines of a statement that has them to itself."""
-        start = self.lines.starts[stmt.lineno - 1]
-        begin = self.lines.offset(stmt.lineno, stmt.col_offset)
-        if self.text[start:begin].strip():
-            return None
-        end_line = stmt.end_lineno or stmt.lineno
-        end = self.lines.offset(end_line, stmt.end_col_offset or 0)
-        line_end = self.lines.line_end(end_line)
-        if not re.fullmatch(r"[ \t]*(#[^\n]*)?\r?\n?", self.text[end:line_end]):
-            return None
-        return start, line_end
+        return whole_lines(self.text, self.lines, stmt)
 
     def _methods(
         self, var: str, call: ast.Call, function: ast.AST | None, owner: ast.ClassDef | None
@@ -669,8 +670,8 @@ class _Reader:
         if function is None:
             return None
         params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
-        for index, argument in enumerate(parent.args):
-            if argument is node and index < len(params):
+        for index, passed in enumerate(parent.args):
+            if passed is node and index < len(params):
                 return function, params[index]
         for keyword in parent.keywords:
             if keyword.value is node and keyword.arg in _parameters(function):
@@ -689,7 +690,7 @@ class _Reader:
 
     def handler(self, call: ast.Call, family: Family) -> Configuration | None:
         key = family.form(KIND).primary_key
-        mailhost = _argument(call, 0, "mailhost")
+        mailhost = argument(call, 0, "mailhost")
         if mailhost is None:
             return None
         function = self.function_of(call)
@@ -703,7 +704,7 @@ class _Reader:
         else:
             settings["host"] = self.value(key("host"), "host", mailhost, names, function)
             cannot_add["port"] = "mailhost is a host name alone (port 25): write it as (host, port) for another port"
-        credentials = _argument(call, 4, "credentials")
+        credentials = argument(call, 4, "credentials")
         partial = False
         replace_none: dict[str, tuple[int, int]] = {}
         if credentials is not None and _is_none(credentials):  # credentials=None: replaced in place
@@ -718,7 +719,7 @@ class _Reader:
                 settings["password"] = self.credential(key("password"), "password", creds[1], credentials, names, function)
             else:
                 partial = True  # computed credentials: only a follow-up can say what they must be
-        secure = _argument(call, 5, "secure")
+        secure = argument(call, 5, "secure")
         if secure is not None:
             start, end = self.lines.span(secure)
             line, col = secure.lineno, secure.col_offset + 1
@@ -828,15 +829,6 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 for holder in inner:  # except handlers and match cases hold statements too
                     if isinstance(holder, (ast.ExceptHandler, ast.match_case)):
                         yield from _statements(holder.body)
-
-
-def _argument(call: ast.Call, index: int, name: str) -> ast.expr | None:
-    for keyword in call.keywords:
-        if keyword.arg == name:
-            return keyword.value
-    if index < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
-        return call.args[index]
-    return None
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
