@@ -7,6 +7,7 @@ line endings are left untouched (no universal-newline translation), so CRLF surv
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -46,9 +47,13 @@ class Document:
         start = self.text.rfind("\n", 0, offset) + 1
         return line, offset - start + 1
 
+    @functools.cached_property
+    def _lines(self) -> list[str]:
+        return self.text.split("\n")
+
     def line_text(self, line: int) -> str:
-        lines = self.text.split("\n")
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        """One line (1-based) without its newline; "" past the end."""
+        return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
 
 
 def read_bytes(path: Path) -> bytes:

@@ -184,8 +184,9 @@ class Finding:
     message: str
     fixable: bool = False  # `migrate --write` fixes it
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.line, self.col, self.code)
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        # the message last: two findings of one code at one place print in a stable order
+        return (self.path, self.line, self.col, self.code, self.message)
 
 
 @dataclass(frozen=True)

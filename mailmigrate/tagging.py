@@ -62,11 +62,22 @@ class MessagePlan:
 
 def plan_messages(doc: Document, file: FileInfo, messages: Messages, options: TagOptions) -> list[MessagePlan]:
     plans: list[MessagePlan] = []
+    # X-MailPace-Tags set by a helper (`def tag(msg, *tags): msg["X-MailPace-Tags"] = ...`):
+    # adding one to a message the helper also tags would send it twice.
+    elsewhere = [s for s in messages.strays if s.name.lower() == MAILPACE_TAGS.lower()]
     for site in messages.sites:
-        plan = _plan_site(doc, file, site, options)
-        if (plan.edits or plan.findings) and not _suppressed(doc, plan, site.lines):
+        plan = _plan_site(doc, file, site, options, elsewhere[0] if elsewhere else None)
+        _apply_suppressions(doc, plan, site.line)
+        if plan.edits or plan.findings:
             plans.append(plan)
     loose = MessagePlan(file, "", 0)
+    if elsewhere and (options.tags or any(f.code == "MM203" for p in plans for f in p.findings)):
+        for stray in elsewhere:
+            loose.findings.append(Finding(
+                "MM206", file.display, stray.line, stray.col,
+                f"{stray.name} is set here, outside a message mailmigrate reads, so this module's messages were "
+                "not re-tagged (a message could carry it twice); merge the tags here by hand",
+            ))
     for stray in messages.strays:
         finding = _stray_finding(file, stray)
         if finding is not None and not ignores(doc.line_text(finding.line), finding.code):
@@ -85,8 +96,18 @@ def plan_messages(doc: Document, file: FileInfo, messages: Messages, options: Ta
     return plans
 
 
-def _suppressed(doc: Document, plan: MessagePlan, lines: set[int]) -> bool:
-    return any(ignores(doc.line_text(line), f.code) for f in plan.findings for line in lines | {f.line})
+def _apply_suppressions(doc: Document, plan: MessagePlan, call_line: int) -> None:
+    """`mailmigrate: ignore[...]` on a finding's line (or on the line that makes the message)
+    drops that finding. Suppressing a change (a translated tag, an added one, a rename) leaves
+    the whole message as it is: its headers are rewritten together or not at all."""
+    suppressed = [f for f in plan.findings if any(ignores(doc.line_text(line), f.code) for line in {f.line, call_line})]
+    if any(f.fixable for f in suppressed):
+        plan.edits.clear()
+        plan.findings = [f for f in plan.findings if not f.fixable and f not in suppressed]
+        plan.translated.clear()
+        plan.tags, plan.renamed = None, False
+    else:
+        plan.findings = [f for f in plan.findings if f not in suppressed]
 
 
 def _stray_finding(file: FileInfo, stray: pymessages.Stray) -> Finding | None:
@@ -142,7 +163,7 @@ class _Tagging:
     problems: list[tuple[HeaderEntry | None, str]] = field(default_factory=list)
 
 
-def _plan_site(doc: Document, file: FileInfo, site: MessageSite, options: TagOptions) -> MessagePlan:
+def _plan_site(doc: Document, file: FileInfo, site: MessageSite, options: TagOptions, elsewhere: pymessages.Stray | None) -> MessagePlan:
     plan = MessagePlan(file, site.api, site.line)
 
     def finding(code: str, line: int, col: int, text: str, fixable: bool = False) -> None:
@@ -185,6 +206,11 @@ def _plan_site(doc: Document, file: FileInfo, site: MessageSite, options: TagOpt
                 f"on the path the code takes; set {MAILPACE_TAGS} by hand")
         return plan
     _plan_unsubscribe(plan, unsubscribe, renamed_already, options, finding)
+    if elsewhere is not None:
+        for entry in tag_headers:
+            finding("MM203", entry.line, entry.col,
+                    f"{entry.name} was not translated: {MAILPACE_TAGS} is also set on line {elsewhere.line}; merge them by hand")
+        return plan
     tagging = _read(site, tag_headers, mailpace, finding)
     if tagging.problems and (tagging.sources or tag_headers or options.tags):
         for source, why in tagging.problems:
@@ -232,9 +258,11 @@ def _plan_unsubscribe(plan: MessagePlan, entries: list[HeaderEntry], renamed: li
 
 def _read(site: MessageSite, tag_headers: list[HeaderEntry], mailpace: list[HeaderEntry], finding: _Report) -> _Tagging:
     tagging = _Tagging()
-    for entry in mailpace:
+    for index, entry in enumerate(mailpace):
         if entry.value is None:
             tagging.problems.append((entry, f"{MAILPACE_TAGS} is computed here (`{entry.value_code}`)"))
+        elif index and not site.repeatable:
+            tagging.problems.append((entry, f"{MAILPACE_TAGS} is set twice on this message, and the headers dict keeps only the last"))
         else:
             tagging.existing += read_mailpace_tags(entry.value)
     seen: set[str] = set()
@@ -305,7 +333,7 @@ def _tag_edits(doc: Document, site: MessageSite, tagging: _Tagging, mailpace: li
         # The MailPace header takes the first provider header's place.
         edits += pymessages.render_replacement(remove.pop(0), MAILPACE_TAGS, value)
     elif site.adder is None:
-        return "there is no line of its own after the message to add a header on"
+        return "there is no place to add a header without moving code or comments (a line of its own after the message, an empty dict with no comment)"
     else:
         edits.append(pymessages.render_addition(doc, site, MAILPACE_TAGS, value))
     removals = pymessages.render_removals(doc.text, remove)

@@ -47,6 +47,16 @@ def _opts(tags: str = "", unsubscribe: bool = False) -> dict[str, object]:
 # --------------------------------------------------------------------------------------------
 
 NOOPS = {
+    "mime-parts-in-a-loop-and-a-helper": (
+        SMTP + 'def html_part(html):\n    part = MIMEText(html, "html")\n    part["Content-Disposition"] = "inline"\n    return part\n\n\n'
+        'def body(msg, text, html):\n    plain = MIMEText(text)\n    rich = html_part(html)\n'
+        '    for part in (plain, rich):\n        msg.attach(part)\n', "a",
+    ),
+    "mime-parts-as-a-payload": (SMTP + 'def f(msg):\n    a = MIMEText("x")\n    b = MIMEText("y")\n    msg.set_payload([a, b])\n', "a"),
+    "lookup-table-of-provider-headers": ('# bounce mail parser\nPROVIDERS = {"X-PM-Tag": "postmark", "X-Mailgun-Tag": "mailgun"}\n', ""),
+    "expected-value-in-a-test": (
+        DJANGO + 'def test_headers(mailoutbox):\n    assert mailoutbox[0].extra_headers == {"X-PM-Tag": "welcome"}\n', "",
+    ),
     "no-tags-asked-no-provider-headers": (DJANGO + 'EmailMessage("s", "b", "a@example.com", ["b@example.com"]).send()\n', ""),
     "already-tagged-dict": (
         DJANGO + 'EmailMessage("s", "b", to=["x@example.com"], headers={"X-MailPace-Tags": "receipt, welcome"}).send()\n',
@@ -56,7 +66,7 @@ NOOPS = {
         DJANGO + "EmailMessage('s', 'b', headers={'x-mailpace-tags': 'a,b'}).send()\n", "b, a",
     ),
     "already-tagged-statement": (
-        SMTP + 'def build():\n    msg = EmailMessage()\n    msg["X-MailPace-Tags"] = "digest"\n    return msg\n', "digest",
+        SMTP + 'def build():\n    msg = EmailMessage()\n    msg["Subject"] = "Digest"\n    msg["X-MailPace-Tags"] = "digest"\n    return msg\n', "digest",
     ),
     "incoming-mail-is-read-not-sent": (
         SMTP + 'def bounce(msg):\n    if msg.get("List-Unsubscribe"):\n        return msg["X-Mailgun-Tag"]\n', "",
@@ -66,6 +76,9 @@ NOOPS = {
     ),
     "mime-object-in-a-module-without-smtplib": (
         "from email.mime.text import MIMEText\n\n\ndef build():\n    msg = MIMEText('x')\n    msg['Subject'] = 's'\n    return msg\n", "x",
+    ),
+    "a-local-class-shadows-the-import": (
+        SMTP + 'class EmailMessage:\n    pass\n\n\nmsg = EmailMessage()\nmsg.subject = "x"\ns.send_message(msg)\n', "a",
     ),
     "header-names-in-docs-and-comments": (
         '"""We used to send X-PM-Tag: welcome via Postmark."""\n# msg["X-Mailgun-Tag"] = "old"\nHELP = "X-SMTPAPI category is gone"\n', "",
@@ -207,8 +220,8 @@ FIXES = {
         "receipts",
     ),
     "smtplib-add-header": (
-        SMTP + "def f():\n    m = EmailMessage()\n    m.add_header('X-PM-Tag', 'receipt')\n    return m\n",
-        SMTP + "def f():\n    m = EmailMessage()\n    m.add_header('X-MailPace-Tags', 'receipt')\n    return m\n",
+        SMTP + "def f():\n    m = EmailMessage()\n    m['Subject'] = 'Receipt'\n    m.add_header('X-PM-Tag', 'receipt')\n    return m\n",
+        SMTP + "def f():\n    m = EmailMessage()\n    m['Subject'] = 'Receipt'\n    m.add_header('X-MailPace-Tags', 'receipt')\n    return m\n",
         "",
     ),
     "smtplib-two-messages-in-a-loop-each-once": (
@@ -219,9 +232,24 @@ FIXES = {
         "t",
     ),
     "smtplib-no-final-newline": (
-        SMTP + 'msg = MIMEText("y")\nmsg["X-OhMySMTP-Tags"] = "a,b"',
-        SMTP + 'msg = MIMEText("y")\nmsg["X-MailPace-Tags"] = "a, b"',
+        SMTP + 'msg = MIMEText("y")\nmsg["X-OhMySMTP-Tags"] = "a,b"\ns.send_message(msg)',
+        SMTP + 'msg = MIMEText("y")\nmsg["X-MailPace-Tags"] = "a, b"\ns.send_message(msg)',
         "",
+    ),
+    "smtpapi-unicode-and-compact-json-kept-as-written": (
+        DJANGO + "EmailMessage('s', 'b', headers={'X-SMTPAPI': \"{\\\"category\\\":\\\"café\\\",\\\"unique_args\\\":{\\\"v\\\":\\\"naïve, x\\\"}}\"}).send()\n",
+        DJANGO + "EmailMessage('s', 'b', headers={'X-SMTPAPI': \"{\\\"unique_args\\\":{\\\"v\\\":\\\"naïve, x\\\"}}\", 'X-MailPace-Tags': 'café'}).send()\n",
+        "",
+    ),
+    "comment-on-the-kept-item-survives": (
+        DJANGO + 'EmailMessage("s", "b", headers={"X-MailPace-Tags": "x",  # ours\n    "X-PM-Tag": "p"}).send()\n',
+        DJANGO + 'EmailMessage("s", "b", headers={"X-MailPace-Tags": "x, p",  # ours\n    }).send()\n',
+        "",
+    ),
+    "no-arguments-on-several-lines": (
+        DJANGO + "def f():\n    msg = EmailMessage(\n        # built later\n    )\n    return msg\n",
+        DJANGO + "def f():\n    msg = EmailMessage(headers={\"X-MailPace-Tags\": \"a\"}\n        # built later\n    )\n    return msg\n",
+        "a",
     ),
     "blank-provider-tags-are-dropped": (
         DJANGO + 'EmailMessage("s", "b", headers={"Reply-To": "r@example.com", "X-PM-Tag": " "}).send()\n',
@@ -245,6 +273,14 @@ def test_check_without_options_flags_leftover_provider_headers(tmp_path: Path) -
     codes = {(f.code, f.fixable) for f in result.findings}
     assert ("MM203", True) in codes
     assert ("MM207", False) in codes  # renaming needs --list-unsubscribe
+
+
+def test_suppressing_a_report_keeps_the_other_changes(tmp_path: Path) -> None:
+    before = DJANGO + ('EmailMessage("s", "b", headers={\n    "X-PM-Tag": "w",\n'
+                       '    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",  # mailmigrate: ignore[MM208]\n}).send()\n')
+    after = before.replace('"X-PM-Tag": "w"', '"X-MailPace-Tags": "w"')
+    result = assert_migrates(tmp_path, before, after, **_opts())
+    assert [f.code for f in result.findings] == ["MM203"]
 
 
 def test_suppression_comment_leaves_the_message_alone(tmp_path: Path) -> None:
@@ -273,17 +309,17 @@ REPORTS = {
     "smtpapi-not-json": (DJANGO + "EmailMessage('s', 'b', headers={'X-SMTPAPI': '{category: x}'}).send()\n", "", "MM206", "JSON"),
     "smtpapi-category-computed": (DJANGO + "import json\nEmailMessage('s', 'b', headers={'X-SMTPAPI': json.dumps({'category': kind})}).send()\n", "", "MM206", "computed"),
     "computed-mailpace-tags-with-tags-asked": (DJANGO + 'EmailMessage("s", "b", headers={"X-MailPace-Tags": tags}).send()\n', "a", "MM206", "computed"),
-    "statement-sharing-its-line": (SMTP + 'msg = MIMEText("y"); msg["X-PM-Tag"] = "a"; msg["X-Mailgun-Tag"] = "b"\n', "", "MM206", "shares its line"),
+    "statement-sharing-its-line": (SMTP + 'msg = MIMEText("y"); msg["X-PM-Tag"] = "a"; msg["X-Mailgun-Tag"] = "b"\ns.send_message(msg)\n', "", "MM206", "shares its line"),
     "send-mail-cannot-carry-headers": (DJANGO + 'send_mail("s", "b", "a@example.com", ["b@example.com"])\n', "a", "MM210", "send_mail()"),
     "mail-admins-cannot-carry-headers": (DJANGO + 'mail_admins("s", "b")\n', "a", "MM210", "mail_admins()"),
     "stray-constant-dict": ('# headers for outgoing mail\nHEADERS = {"X-PM-Tag": "welcome"}\n', "", "MM203", "outside a message"),
     # A tag set in a branch belongs to some messages only: never hoisted, never deleted.
     "tag-set-in-an-if-branch": (
-        SMTP + 'def alert(urgent):\n    msg = EmailMessage()\n    msg["X-PM-Tag"] = "alerts"\n    if urgent:\n'
+        SMTP + 'def alert(urgent):\n    msg = EmailMessage()\n    msg["Subject"] = "Alert"\n    msg["X-PM-Tag"] = "alerts"\n    if urgent:\n'
         '        msg["Importance"] = "high"\n        msg["X-PM-Tag"] = "urgent"\n    return msg\n', "", "MM206", "inside a block",
     ),
     "tag-set-in-if-and-else": (
-        SMTP + 'def f(kind):\n    msg = MIMEText("x")\n    if kind == "a":\n        msg["X-PM-Tag"] = "alpha"\n'
+        SMTP + 'def f(kind):\n    msg = MIMEText("x")\n    msg["To"] = "x@example.com"\n    if kind == "a":\n        msg["X-PM-Tag"] = "alpha"\n'
         '    else:\n        msg["X-PM-Tag"] = "beta"\n    return msg\n', "t1", "MM206", "inside a block",
     ),
     "django-extra-headers-in-a-branch": (
@@ -298,14 +334,44 @@ REPORTS = {
         "from myapp.mail import EmailMessage\n\nEmailMessage('s', 'b', headers={'X-PM-Tag': 'x'}).send()\n", "", "MM203", "outside a message",
     ),
     "stray-unsubscribe-in-a-helper": ('def mail_headers(u):\n    h = {}\n    h["List-Unsubscribe"] = u\n    return h\n', "", "MM207", "rename it by hand"),
-    "one-click-unsubscribe": (SMTP + 'msg = MIMEText("y")\nmsg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"\n', "", "MM208", "one-click"),
+    "one-click-unsubscribe": (SMTP + 'msg = MIMEText("y")\nmsg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"\ns.send_message(msg)\n', "", "MM208", "one-click"),
     "metadata-header": (DJANGO + 'EmailMessage("s", "b", headers={"X-PM-Metadata-order": "42"}).send()\n', "", "MM205", "metadata"),
     "tracking-switch": (DJANGO + 'EmailMessage("s", "b", headers={"X-Mailgun-Track-Clicks": "no"}).send()\n', "", "MM205", "tracking switch"),
     "message-stream": (FLASK + 'Message("s", extra_headers={"X-PM-Message-Stream": "broadcast"})\n', "", "MM205", "message stream"),
     "smtpapi-without-category": (DJANGO + """EmailMessage('s', 'b', headers={'X-SMTPAPI': '{"unique_args": {}}'}).send()\n""", "", "MM205", "SendGrid"),
     "legacy-api-header": (DJANGO + 'EmailMessage("s", "b", headers={"OhMySMTP-Server-Token": "x"}).send()\n', "", "MM204", "old API header"),
+    "mailpace-tags-set-by-a-helper": (
+        SMTP + 'def tag(message, *tags):\n    message["X-MailPace-Tags"] = ", ".join(tags)\n\n\n'
+        'def send(s):\n    msg = EmailMessage()\n    msg["Subject"] = "Digest"\n    tag(msg, "digest")\n    s.send_message(msg)\n',
+        "a", "MM206", "not re-tagged",
+    ),
+    "django-mailpace-tags-twice": (
+        DJANGO + 'def f():\n    m = EmailMessage("s", "b", headers={"X-MailPace-Tags": "ctor"})\n'
+        '    m.extra_headers["X-MailPace-Tags"] = "later"\n    m.send()\n', "a", "MM206", "keeps only the last",
+    ),
+    "header-replaced-later": (
+        SMTP + 'msg = EmailMessage()\nmsg["Subject"] = "s"\nmsg["X-PM-Tag"] = "old"\nmsg.replace_header("X-PM-Tag", "new")\n', "", "MM206", "does not follow",
+    ),
+    "header-deleted-later": (
+        SMTP + 'msg = EmailMessage()\nmsg["To"] = "t"\nmsg["X-PM-Tag"] = "old"\ndel msg["X-PM-Tag"]\nmsg["X-PM-Tag"] = "new"\n', "", "MM206", "does not follow",
+    ),
+    "message-made-in-if-and-else": (
+        SMTP + 'def f(html, body):\n    if html:\n        msg = MIMEText(body, "html")\n    else:\n        msg = MIMEText(body)\n'
+        '    msg["Subject"] = "s"\n    msg["X-Mailgun-Tag"] = "m"\n    return msg\n', "a", "MM206", "different blocks",
+    ),
+    "message-made-on-a-one-line-if": (
+        SMTP + 'def f(flag, body):\n    msg = None\n    if flag: msg = MIMEText(body)\n    s.send_message(msg)\n', "a", "MM206", "no place to add a header",
+    ),
+    "django-headers-parameter-shadows-a-module-dict": (
+        DJANGO + 'headers = {"Reply-To": "r@example.com"}\n\n\ndef custom(headers):\n    EmailMessage("s", "b", headers=headers).send()\n',
+        "a", "MM206", "come from `headers`",
+    ),
+    "empty-headers-dict-holding-a-comment": (DJANGO + 'EmailMessage("s", "b", headers={  # none yet\n}).send()\n', "a", "MM206", "no place to add a header"),
+    "flask-mail-positional-past-html": (
+        FLASK + 'Message("s", ["a@example.com"], "body", None, None, "me@example.com")\n', "a", "MM206", "versions",
+    ),
     "both-unsubscribe-spellings": (
-        SMTP + 'msg = MIMEText("y")\nmsg["List-Unsubscribe"] = "<u>"\nmsg["X-List-Unsubscribe"] = "<u>"\n', "", "MM206", "keep one",
+        SMTP + 'msg = MIMEText("y")\nmsg["List-Unsubscribe"] = "<u>"\nmsg["X-List-Unsubscribe"] = "<u>"\ns.send_message(msg)\n', "", "MM206", "keep one",
     ),
 }
 
@@ -320,7 +386,7 @@ def test_reported_not_guessed(tmp_path: Path, before: str, tags: str, code: str,
 
 
 def test_list_unsubscribe_is_reported_until_asked(tmp_path: Path) -> None:
-    before = SMTP + 'msg = MIMEText("y")\nmsg["List-Unsubscribe"] = "<https://e.x/u>"\n'
+    before = SMTP + 'msg = MIMEText("y")\nmsg["List-Unsubscribe"] = "<https://e.x/u>"\ns.send_message(msg)\n'
     new, result = run_file(tmp_path, before, **_opts())  # type: ignore[arg-type]
     assert new == before
     assert [(f.code, f.fixable) for f in result.findings] == [("MM207", False)]
