@@ -19,6 +19,8 @@ import typer
 from mailmigrate import __version__
 
 if TYPE_CHECKING:  # imported where used: `check` in a pre-commit hook never loads ssl
+    from mailmigrate.engine import RunResult
+    from mailmigrate.report import FileDiff
     from mailmigrate.verification import VerifyOptions
 
 app = typer.Typer(
@@ -44,6 +46,11 @@ class CheckFormat(str, Enum):
     concise = "concise"
     json = "json"
     github = "github"
+
+
+class ReportFormat(str, Enum):
+    markdown = "markdown"
+    json = "json"
 
 
 class Port(str, Enum):
@@ -188,12 +195,21 @@ def migrate(
         bool, typer.Option("--no-verify", help="Skip the login check of the planned result against the emulator.")
     ] = False,
     live: Annotated[bool, typer.Option("--live", help="After --write, log in to smtp.mailpace.com with the result.")] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", metavar="FILE", help="Also write a pull-request report (summary, diffs, follow-ups) to FILE."),
+    ] = None,
+    report_format: Annotated[ReportFormat, typer.Option("--report-format", help="The report's format.")] = ReportFormat.markdown,
 ) -> None:
     """Plan the move to MailPace: print a diff (exit 1 if anything would change), or --write it.
     The planned result is first checked by logging in to the built-in MailPace emulator."""
     out = _Output()
     if live and not write:
         out.fail("--live logs in to MailPace after --write: use both, or `mailmigrate verify --live`")
+    if report is not None and not (report.parent if str(report.parent) else Path(".")).is_dir():
+        out.fail(f"--report: {report.parent} is not a directory")
+    if report is not None and report.is_dir():
+        out.fail(f"--report: {report} is a directory")
     parsed_tags: tuple[str, ...] = ()
     if tags is not None:
         from mailmigrate.mailheaders import parse_tags_option
@@ -211,7 +227,6 @@ def migrate(
         tags=parsed_tags, list_unsubscribe=list_unsubscribe,
     )
     from mailmigrate import output
-    from mailmigrate.diff import unified_diff
     from mailmigrate.planner import MASK
 
     problems = [f for f in result.findings if not f.fixable]
@@ -236,16 +251,13 @@ def migrate(
         verified = "Login check of the planned result (built-in MailPace emulator): " + next(output.verify_summary(outcomes))
         if failed:  # a dry run still shows the plan: the failure says what to fix before --write
             verified = output.verify_text(failed, verbose=False) + verified + "\n--write would refuse this plan."
+    diffs = _diffs(result, out)
     if not write:
-        masked_files = []
-        for outcome in result.changed_files:
-            assert outcome.new_text is not None
-            bom = "\ufeff" if outcome.doc.bom else ""  # git apply compares the first line with it
-            old, new = outcome.masked_texts()  # secret values masked by where they are
-            diff = unified_diff(outcome.file.display, bom + old, bom + new)
-            if out.mask(diff) != diff or MASK in diff:
-                masked_files.append(outcome.file.display)
-            out.out(diff)
+        masked_files = [d.path for d in diffs if MASK in d.diff]
+        for item in diffs:
+            out.out(item.diff)
+        if report is not None:
+            _write_report(out, report, report_format, result, diffs, written=False)
         if masked_files:
             out.err(
                 f"Lines holding a secret are masked in the diff of {', '.join(masked_files)}: "
@@ -267,15 +279,17 @@ def migrate(
         )
     from mailmigrate.writer import write_all
 
-    report = write_all(result.changed_files)
-    if not report.ok:
-        for shown, why, code in report.failed:
+    writes = write_all(result.changed_files)
+    if not writes.ok:
+        for shown, why, code in writes.failed:
             out.err(f"{shown}:1:1: {code} {why}")
         out.err("mailmigrate: nothing was written.")
         raise typer.Exit(1)
+    if report is not None:
+        _write_report(out, report, report_format, result, diffs, written=True)
     if problems:
         out.out(output.findings_concise(problems))
-    out.err(output.migrate_summary(result, report.written))
+    out.err(output.migrate_summary(result, writes.written))
     out.err(verified)
     if live:
         from mailmigrate.verification import VerifyOptions
@@ -283,6 +297,33 @@ def migrate(
         live_code = _verify_and_report(out, paths, token, VerifyOptions(live=True), verbose=False)
         raise typer.Exit(1 if problems or live_code == 1 else 0)
     raise typer.Exit(1 if problems else 0)
+
+
+def _diffs(result: RunResult, out: _Output) -> list[FileDiff]:
+    """Each changed file's unified diff, secrets masked (by where they are, then by text)."""
+    from mailmigrate.diff import unified_diff
+    from mailmigrate.report import FileDiff
+
+    diffs = []
+    for outcome in result.changed_files:
+        assert outcome.new_text is not None
+        bom = "\ufeff" if outcome.doc.bom else ""  # git apply compares the first line with it
+        old, new = outcome.masked_texts()
+        diffs.append(FileDiff(outcome.file.display, out.mask(unified_diff(outcome.file.display, bom + old, bom + new))))
+    return diffs
+
+
+def _write_report(out: _Output, path: Path, form: ReportFormat, result: RunResult, diffs: list[FileDiff], *, written: bool) -> None:
+    from mailmigrate import report
+
+    if form is ReportFormat.json:
+        text = report.as_json(result, diffs, out.mask, written=written)
+    else:
+        text = report.markdown(result, diffs, out.mask, written=written)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        out.fail(f"--report: cannot write {path}: {exc.strerror or exc}")
 
 
 def _verify_and_report(out: _Output, paths: list[Path] | None, token: str | None, options: VerifyOptions, *, verbose: bool) -> int:

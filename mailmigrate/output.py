@@ -150,7 +150,7 @@ def scan_text(result: RunResult) -> str:
         out.append(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}")
     for message in result.messages:
         if message.edits:
-            out.append(f"{message.file.display}:{message.line}: {message.api} — {_message_change(message)} (migrate rewrites it)")
+            out.append(f"{message.file.display}:{message.line}: {message.api} — {message_change(message)} (migrate rewrites it)")
     counts = Counter(p.status for p in result.plans)
     # "2 need a person", "1 needs a person"
     summary = ", ".join(
@@ -179,16 +179,16 @@ def migrate_summary(result: RunResult, written: list[str] | None, has_token: boo
         )
     messages = [m for m in result.messages if m.edits]
     for message in messages:
-        out.append(f"{message.file.display}:{message.line}: {message.api}: {_message_change(message)}")
+        out.append(f"{message.file.display}:{message.line}: {message.api}: {message_change(message)}")
     if written is not None:
         out.append(f"Wrote {len(written)} file{'s' if len(written) != 1 else ''}." if written else "No file needed changes.")
     else:
         files = len(result.changed_files)
-        what = _count(len(migrating), "configuration") + " to migrate"
+        what = count(len(migrating), "configuration") + " to migrate"
         if messages:
-            what += f" and {_count(len(messages), 'message')} to re-tag"
+            what += f" and {count(len(messages), 'message')} to re-tag"
         out.append(
-            f"{what} in {_count(files, 'file')}; run with --write to apply." if files else "Nothing to change."
+            f"{what} in {count(files, 'file')}; run with --write to apply." if files else "Nothing to change."
         )
     if written is None and result.needs_token and not has_token:
         out.append(
@@ -201,11 +201,11 @@ def migrate_summary(result: RunResult, written: list[str] | None, has_token: boo
     return "\n".join(out) + "\n"
 
 
-def _count(n: int, noun: str) -> str:
+def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-def _message_change(message: MessagePlan) -> str:
+def message_change(message: MessagePlan) -> str:
     """`X-PM-Tag → X-MailPace-Tags: welcome, newsletter`, `List-Unsubscribe → X-List-Unsubscribe`."""
     parts = []
     if message.tags is not None:

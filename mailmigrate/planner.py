@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from mailmigrate import providers
+from mailmigrate.filekinds import SECRETS_YAML
 from mailmigrate.model import (
     PENDING,
     Addition,
@@ -451,7 +452,9 @@ class _Planner:
         if self.config.secret_reference is not None and file.path == self.config.file.path:
             return self.config.secret_reference.format(var=self.ctx.token_env, var_lower=self.ctx.token_env.lower()), False
         form = self.family.forms.get(file.kind)
-        if form is not None and form.secret_reference:
+        # Home Assistant's secrets.yaml holds values, not references (`!secret` cannot nest):
+        # tracked by git, its credential is emptied like an env template's.
+        if form is not None and form.secret_reference and file.path.name.lower() not in SECRETS_YAML:
             return form.secret_reference.format(var=self.ctx.token_env, var_lower=self.ctx.token_env.lower()), False
         return "", False
 

@@ -166,3 +166,15 @@ def test_placeholders_of_other_credentials_do_not_break_diff_headers() -> None:
     mask = Masker(weak=["---", "postgres", "gitea", "pg-pass-7731"])
     text = "--- a/.env.example\n+++ b/.env.example\n DATABASE_URL=postgres://u:pg-pass-7731@db/app\n"
     assert mask(text) == "--- a/.env.example\n+++ b/.env.example\n DATABASE_URL=postgres://u:********@db/app\n"
+
+
+@pytest.mark.parametrize("form", ["markdown", "json"])
+@pytest.mark.parametrize("write", [False, True])
+def test_reports_mask_secrets(tmp_path: Path, form: str, write: bool) -> None:
+    repo = _repo(tmp_path)
+    target = tmp_path / f"report.{form}"
+    args = ["migrate", str(repo), "--report", str(target), "--report-format", form, "--tags", "news"]
+    result = CliRunner().invoke(app, args + (["--write"] if write else []), env={"MAILPACE_API_TOKEN": TOKEN})
+    assert result.exit_code in (0, 1), result.output
+    _assert_clean(target.read_text(encoding="utf-8"), f"{form} report")
+    _assert_clean(result.stdout + result.stderr, f"migrate --report {form}")

@@ -404,3 +404,25 @@ def test_sender_that_is_the_username_secret_is_reported(tmp_path: Path) -> None:
     )
     _, result = run_file(tmp_path, before, name="configuration.yaml", secrets_file=False)
     assert [(f.code, f.fixable) for f in result.findings if f.code == "MM202"] == [("MM202", False)]
+
+
+def test_a_tracked_secrets_yaml_gets_empty_credentials_not_nested_references(tmp_path: Path) -> None:
+    """Home Assistant's secrets.yaml holds values; `!secret` cannot nest. Tracked by git, it
+    never receives the token: its SMTP credentials are emptied with a follow-up, and the run
+    stays idempotent (it once wrote `smtp_password: !secret mailpace_api_token` there)."""
+    from helpers import make_repo, rules
+
+    from mailmigrate.engine import RunOptions, analyse
+
+    repo = make_repo(tmp_path / "ha", {
+        "configuration.yaml": "notify:\n  - name: mail\n    platform: smtp\n    server: smtp.gmail.com\n    port: 587\n"
+        "    encryption: starttls\n    username: !secret smtp_username\n    password: !secret smtp_password\n"
+        "    sender: home@example.com\n    recipient: a@example.com\n",
+        "secrets.yaml": 'smtp_username: "home@gmail.com"\nsmtp_password: "abcd efgh ijkl mnop"\nmqtt_password: "mq77"\n',
+    })
+    result = analyse([repo], rules(), RunOptions(token="tok-0123456789"))
+    assert not result.blocked, [f.message for f in result.findings if f.code == "MM005"]
+    texts = {o.file.path.name: o.new_text for o in result.files if o.changed}
+    assert texts["secrets.yaml"] == 'smtp_username: ""\nsmtp_password: ""\nmqtt_password: "mq77"\n'
+    assert "username: !secret smtp_username" in texts["configuration.yaml"]
+    assert any("smtp_password" in f for f in result.followups)
