@@ -110,25 +110,46 @@ def _root(
     """Find every SMTP configuration in a repository and move it to MailPace."""
 
 
-def _analyse(out: _Output, paths: list[Path] | None, **options: object):  # type: ignore[no-untyped-def]
+def _analyse(
+    out: _Output, paths: list[Path] | None, *, token: str | None = None, token_env: str | None = None,
+    forced_port: int | None = None, include_local: bool = False, tags: tuple[str, ...] = (), list_unsubscribe: bool = False,
+) -> RunResult:
+    """Run the engine with the command line's options over the project configuration's."""
     from mailmigrate.discovery import UsageError
     from mailmigrate.engine import RunOptions, analyse
+    from mailmigrate.projectconfig import ConfigError
+    from mailmigrate.projectconfig import load as load_config
     from mailmigrate.rules import RuleError, load_ruleset
 
+    targets = paths or [Path(".")]
     try:
-        rules = load_ruleset()
+        config = load_config(targets, Path.cwd())
+    except ConfigError as exc:
+        out.fail(f"invalid project configuration: {exc}")
+    try:
+        rules = load_ruleset(extra_files=config.extra_rules)
     except RuleError as exc:
         out.err("mailmigrate: error: invalid rule files:")
         for line in exc.errors:
             out.err(f"  {line}")
         raise typer.Exit(2) from None
+    options = RunOptions(
+        token=token,
+        token_env=token_env or config.token_env or TOKEN_VARIABLE,
+        forced_port=forced_port or config.port,
+        include_local=include_local or config.include_local,
+        tags=tags or config.tags,
+        list_unsubscribe=list_unsubscribe or config.list_unsubscribe,
+        ignored_codes=config.ignore,
+    )
     try:
-        result = analyse(paths or [Path(".")], rules, RunOptions(**options))  # type: ignore[arg-type]
+        result = analyse(targets, rules, options, exclude=config.excluded())
     except UsageError as exc:
         out.fail(str(exc))
-    token = options.get("token")
-    shown_paths = {o.file.display for o in result.files} | {f.path for f in result.findings}
-    out.use_secrets(result.secrets, token if isinstance(token, str) else None, shown_paths, result.sensitive)
+    # Never masked: file paths, and the token's variable name (a `token-env` value in
+    # pyproject.toml reads like a credential to the structured-file reader).
+    keep = {o.file.display for o in result.files} | {f.path for f in result.findings} | {options.token_env}
+    out.use_secrets(result.secrets, options.token, keep, result.sensitive)
     return result
 
 
@@ -182,12 +203,12 @@ def migrate(
         bool, typer.Option("--list-unsubscribe", help="Rename List-Unsubscribe headers to MailPace's X-List-Unsubscribe.")
     ] = False,
     token_env: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--token-env", metavar="NAME",
             help=f"Variable name rewritten code refers to (the token itself is read from ${TOKEN_VARIABLE}).",
         ),
-    ] = TOKEN_VARIABLE,
+    ] = None,
     token_stdin: Annotated[
         bool, typer.Option("--token-stdin", help=f"Read the API token from standard input instead of ${TOKEN_VARIABLE}.")
     ] = False,
@@ -219,7 +240,7 @@ def migrate(
         except ValueError as exc:
             out.fail(f"--tags: {exc}")
     token = _read_token(out, token_stdin)
-    if not token_env.isidentifier():
+    if token_env is not None and not token_env.isidentifier():
         out.fail(f"--token-env: {token_env!r} is not a valid variable name")
     result = _analyse(
         out, paths, token=token, token_env=token_env,

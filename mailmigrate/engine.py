@@ -35,6 +35,7 @@ class RunOptions:
     include_local: bool = False
     tags: tuple[str, ...] = ()  # --tags, parsed: every message gets X-MailPace-Tags with them
     list_unsubscribe: bool = False  # rename List-Unsubscribe to X-List-Unsubscribe
+    ignored_codes: frozenset[str] = frozenset()  # [tool.mailmigrate] ignore: never reported
 
 
 @dataclass
@@ -110,11 +111,17 @@ class RunResult:
         return any(p.needs_token for p in self.plans if p.status is Status.MIGRATE)
 
 
-def analyse(paths: Iterable[Path], rules: Ruleset, options: RunOptions, cwd: Path | None = None) -> RunResult:
-    """Plan a migration of everything under `paths` (raises UsageError for a bad PATH)."""
+def analyse(
+    paths: Iterable[Path], rules: Ruleset, options: RunOptions, cwd: Path | None = None,
+    exclude: Callable[[Path], bool] | None = None,
+) -> RunResult:
+    """Plan a migration of everything under `paths` (raises UsageError for a bad PATH), but the
+    files `exclude` names (the project configuration's globs)."""
     found = discover(paths, cwd)
-    result = analyse_files(found.files, rules, options)
-    result.findings.extend(Finding("MM001", shown, 1, 1, why) for shown, why in found.refused)
+    files = [f for f in found.files if not exclude(f.path)] if exclude is not None else found.files
+    result = analyse_files(files, rules, options)
+    if "MM001" not in options.ignored_codes:
+        result.findings.extend(Finding("MM001", shown, 1, 1, why) for shown, why in found.refused)
     result.findings.sort(key=Finding.sort_key)
     return result
 
@@ -157,7 +164,7 @@ def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions
     for message in result.messages:
         result.findings.extend(message.findings)
     # A base class's host is reported once, not once per subclass that inherits it.
-    result.findings = sorted(set(result.findings), key=Finding.sort_key)
+    result.findings = sorted({f for f in result.findings if f.code not in options.ignored_codes}, key=Finding.sort_key)
     return result
 
 
