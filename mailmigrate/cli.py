@@ -6,12 +6,13 @@ internal error — and then nothing was written. All output goes through one mas
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # imported where used: `check` in a pre-commit hook never loa
 app = typer.Typer(
     name="mailmigrate",
     help="Find every SMTP configuration in a repository and move it to MailPace.",
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     # Secrets sit in local variables: never print them in a traceback.
     pretty_exceptions_enable=False,
@@ -46,6 +47,7 @@ class CheckFormat(str, Enum):
     concise = "concise"
     json = "json"
     github = "github"
+    sarif = "sarif"
 
 
 class ReportFormat(str, Enum):
@@ -71,6 +73,11 @@ PathsArg = Annotated[
 ]
 
 
+QuietOpt = Annotated[
+    bool, typer.Option("-q", "--quiet", help="Print only findings and diffs: no summaries, no progress.")
+]
+
+
 class _Output:
     """Everything printed goes through here, masked."""
 
@@ -86,6 +93,14 @@ class _Output:
         if text:
             sys.stdout.write(self.mask(text))
             sys.stdout.flush()
+
+    def diff(self, text: str) -> None:
+        """A diff: coloured on a terminal (unless NO_COLOR is set), plain in a pipe or a file."""
+        if text and sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+            from mailmigrate.diff import colour
+
+            text = colour(self.mask(text))
+        self.out(text)
 
     def err(self, text: str) -> None:
         if text:
@@ -113,6 +128,7 @@ def _root(
 def _analyse(
     out: _Output, paths: list[Path] | None, *, token: str | None = None, token_env: str | None = None,
     forced_port: int | None = None, include_local: bool = False, tags: tuple[str, ...] = (), list_unsubscribe: bool = False,
+    quiet: bool = False,
 ) -> RunResult:
     """Run the engine with the command line's options over the project configuration's."""
     from mailmigrate.discovery import UsageError
@@ -143,7 +159,8 @@ def _analyse(
         ignored_codes=config.ignore,
     )
     try:
-        result = analyse(targets, rules, options, exclude=config.excluded())
+        with _progress(quiet) as progress:
+            result = analyse(targets, rules, options, exclude=config.excluded(), progress=progress)
     except UsageError as exc:
         out.fail(str(exc))
     # Never masked: file paths, and the token's variable name (a `token-env` value in
@@ -157,10 +174,11 @@ def _analyse(
 def scan(
     paths: PathsArg = None,
     format: Annotated[ScanFormat, typer.Option("--format", help="Output format.")] = ScanFormat.text,
+    quiet: QuietOpt = False,
 ) -> None:
     """Inventory: every SMTP configuration found, its provider and status (secrets masked)."""
     out = _Output()
-    result = _analyse(out, paths)
+    result = _analyse(out, paths, quiet=quiet)
     from mailmigrate import output
 
     out.out(output.scan_json(result) if format is ScanFormat.json else output.scan_text(result))
@@ -172,18 +190,21 @@ def check(
     paths: PathsArg = None,
     format: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.concise,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Read-only verdict for pre-commit and CI: one line per finding. Exit 0 clean, 1 findings."""
     out = _Output()
-    result = _analyse(out, paths)
+    result = _analyse(out, paths, quiet=quiet)
     from mailmigrate import output
 
-    render = {
-        CheckFormat.concise: output.findings_concise,
-        CheckFormat.json: output.findings_json,
-        CheckFormat.github: output.findings_github,
-    }[format]
-    out.out(render(result.findings))
+    if format is CheckFormat.sarif:
+        from mailmigrate import sarif
+
+        out.out(sarif.render(result.findings, version=__version__))
+    elif format is CheckFormat.concise:
+        out.out(output.findings_concise(result.findings, summary=not quiet))
+    else:
+        out.out((output.findings_json if format is CheckFormat.json else output.findings_github)(result.findings))
     raise typer.Exit(1 if result.findings and not exit_zero else 0)
 
 
@@ -221,6 +242,7 @@ def migrate(
         typer.Option("--report", metavar="FILE", help="Also write a pull-request report (summary, diffs, follow-ups) to FILE."),
     ] = None,
     report_format: Annotated[ReportFormat, typer.Option("--report-format", help="The report's format.")] = ReportFormat.markdown,
+    quiet: QuietOpt = False,
 ) -> None:
     """Plan the move to MailPace: print a diff (exit 1 if anything would change), or --write it.
     The planned result is first checked by logging in to the built-in MailPace emulator."""
@@ -245,7 +267,7 @@ def migrate(
     result = _analyse(
         out, paths, token=token, token_env=token_env,
         forced_port=int(port.value) if port else None, include_local=include_local,
-        tags=parsed_tags, list_unsubscribe=list_unsubscribe,
+        tags=parsed_tags, list_unsubscribe=list_unsubscribe, quiet=quiet,
     )
     from mailmigrate import output
     from mailmigrate.planner import MASK
@@ -276,7 +298,7 @@ def migrate(
     if not write:
         masked_files = [d.path for d in diffs if MASK in d.diff]
         for item in diffs:
-            out.out(item.diff)
+            out.diff(item.diff)
         if report is not None:
             _write_report(out, report, report_format, result, diffs, written=False)
         if masked_files:
@@ -285,9 +307,10 @@ def migrate(
                 "`git apply` cannot apply those hunks; use --write."
             )
         if problems:
-            out.err(output.findings_concise(problems))
-        out.err(output.migrate_summary(result, None, has_token=token is not None))
-        out.err(verified)
+            out.err(output.findings_concise(problems, summary=not quiet))
+        if not quiet:
+            out.err(output.migrate_summary(result, None, has_token=token is not None))
+            out.err(verified)
         # The contract: 1 when anything would change, 0 when nothing would. Findings that need
         # a person are listed above (and `check` fails on them).
         raise typer.Exit(1 if result.changed_files else 0)
@@ -309,15 +332,48 @@ def migrate(
     if report is not None:
         _write_report(out, report, report_format, result, diffs, written=True)
     if problems:
-        out.out(output.findings_concise(problems))
-    out.err(output.migrate_summary(result, writes.written))
-    out.err(verified)
+        out.out(output.findings_concise(problems, summary=not quiet))
+    if not quiet:
+        out.err(output.migrate_summary(result, writes.written))
+        out.err(verified)
     if live:
         from mailmigrate.verification import VerifyOptions
 
         live_code = _verify_and_report(out, paths, token, VerifyOptions(live=True), verbose=False)
         raise typer.Exit(1 if problems or live_code == 1 else 0)
     raise typer.Exit(1 if problems else 0)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while files are read, on a terminal only (rich, imported only
+    then); in a pipe, a CI log or a pre-commit hook: nothing."""
+    if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("reading files"), BarColumn(), MofNCompleteColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("read", total=None)
+    shown = False
+
+    def update(done: int, total: int) -> None:
+        nonlocal shown
+        if not shown and total >= PROGRESS_FROM:
+            bar.start()
+            shown = True
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if shown:
+            bar.stop()
+
+
+PROGRESS_FROM = 2000  # files: below this a scan is over before a bar would help
 
 
 def _diffs(result: RunResult, out: _Output) -> list[FileDiff]:

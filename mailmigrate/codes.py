@@ -326,6 +326,12 @@ CODES: tuple[Code, ...] = (
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
 
 
+def level(code: str) -> str:
+    """How loud a finding is, the same in every output format: MM0xx (a file that could not be
+    checked) and MM1xx (stale or broken SMTP settings) are errors; MM2xx hygiene is a warning."""
+    return "warning" if code.startswith("MM2") else "error"
+
+
 def render_markdown() -> str:
     """The documentation page for every code."""
     lines = [

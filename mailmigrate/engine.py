@@ -22,7 +22,7 @@ from mailmigrate.masking import SENSITIVE_KEY, url_credentials
 from mailmigrate.model import PENDING, ConfigPlan, Edit, FileInfo, Finding, Setting, Status
 from mailmigrate.planner import PlanContext, plan_configuration
 from mailmigrate.rules import Ruleset
-from mailmigrate.suppression import ignores
+from mailmigrate.suppression import ignored_at
 
 if TYPE_CHECKING:
     from mailmigrate.tagging import MessagePlan
@@ -113,25 +113,31 @@ class RunResult:
 
 def analyse(
     paths: Iterable[Path], rules: Ruleset, options: RunOptions, cwd: Path | None = None,
-    exclude: Callable[[Path], bool] | None = None,
+    exclude: Callable[[Path], bool] | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Plan a migration of everything under `paths` (raises UsageError for a bad PATH), but the
     files `exclude` names (the project configuration's globs)."""
     found = discover(paths, cwd)
     files = [f for f in found.files if not exclude(f.path)] if exclude is not None else found.files
-    result = analyse_files(files, rules, options)
+    result = analyse_files(files, rules, options, progress)
     if "MM001" not in options.ignored_codes:
         result.findings.extend(Finding("MM001", shown, 1, 1, why) for shown, why in found.refused)
     result.findings.sort(key=Finding.sort_key)
     return result
 
 
-def analyse_files(files: Iterable[FileInfo], rules: Ruleset, options: RunOptions) -> RunResult:
-    """Plan a migration of files already discovered (and classified by git)."""
+def analyse_files(
+    files: Iterable[FileInfo], rules: Ruleset, options: RunOptions, progress: Callable[[int, int], None] | None = None
+) -> RunResult:
+    """Plan a migration of files already discovered (and classified by git). `progress` hears
+    (files read, files in all) as the reading goes, the long part of a large scan."""
     result = RunResult()
     docs: list[tuple[FileInfo, Document]] = []
     filters: dict[str, Callable[[bytes], bool]] = {}  # compiled for the kinds met only
-    for info in files:
+    files = list(files)
+    for count, info in enumerate(files, 1):
+        if progress is not None and (count % 200 == 0 or count == len(files)):
+            progress(count, len(files))
         if info.kind not in filters:
             filters[info.kind] = _keyword_filter(rules, info.kind, options)
         doc = _read(info, filters[info.kind], result.findings)
@@ -317,7 +323,7 @@ def _suppressed(plan: ConfigPlan, doc: Document) -> bool:
     lines = {s.line for s in plan.configuration.settings.values()}
     for finding in plan.findings:
         candidates = {finding.line} if finding.line in lines else lines
-        if any(ignores(doc.line_text(line), finding.code) for line in candidates):
+        if any(ignored_at(doc.line_text, line, finding.code) for line in candidates):
             return True
     return False
 

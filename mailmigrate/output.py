@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from mailmigrate.codes import BY_CODE
+from mailmigrate.codes import BY_CODE, level
 from mailmigrate.engine import RunResult
 from mailmigrate.model import ConfigPlan, Finding, Status
 from mailmigrate.planner import MASK
@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 SECRET_ROLES = frozenset({"password"})
 
 
-def findings_concise(findings: list[Finding]) -> str:
+def findings_concise(findings: list[Finding], summary: bool = True) -> str:
     lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in findings]
-    if findings:
+    if findings and summary:
         fixable = sum(f.fixable for f in findings)
         noun = "finding" if len(findings) == 1 else "findings"
         tail = f" ({fixable} fixable with `mailmigrate migrate --write`)" if fixable else ""
@@ -57,9 +57,8 @@ def findings_github(findings: list[Finding]) -> str:
     lines = []
     for f in findings:
         name = BY_CODE[f.code].name if f.code in BY_CODE else ""
-        level = "error" if f.code.startswith(("MM1", "MM2")) else "warning"
         lines.append(
-            f"::{level} file={esc(f.path, True)},line={f.line},col={f.col},"
+            f"::{level(f.code)} file={esc(f.path, True)},line={f.line},col={f.col},"
             f"title={esc(f'{f.code} {name}'.strip(), True)}::{esc(f.message)}"
         )
     return "\n".join(lines) + ("\n" if lines else "")

@@ -22,7 +22,7 @@ from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
 
-from mailmigrate.codes import CODES, Code
+from mailmigrate.codes import CODES, Code, level
 from mailmigrate.model import Finding
 
 # The `id` of the OASIS schema (errata01, the current OASIS Standard), vendored for the tests
@@ -41,12 +41,6 @@ _SEMVER = re.compile(
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
-
-
-def level(code: str) -> str:
-    """MM0xx (a file that could not be checked) and MM1xx (stale or broken SMTP settings) are
-    errors; MM2xx hygiene findings are warnings."""
-    return "warning" if code.startswith("MM2") else "error"
 
 
 def render(findings: list[Finding], *, version: str, root: Path | None = None) -> str:

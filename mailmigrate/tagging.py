@@ -37,7 +37,7 @@ from mailmigrate.mailheaders import (
     read_tags,
 )
 from mailmigrate.model import Edit, FileInfo, Finding
-from mailmigrate.suppression import ignores
+from mailmigrate.suppression import ignored_at
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def plan_messages(doc: Document, file: FileInfo, messages: Messages, options: Ta
             ))
     for stray in messages.strays:
         finding = _stray_finding(file, stray)
-        if finding is not None and not ignores(doc.line_text(finding.line), finding.code):
+        if finding is not None and not ignored_at(doc.line_text, finding.line, finding.code):
             loose.findings.append(finding)
     if options.tags:
         for call in messages.untaggable:
@@ -89,7 +89,7 @@ def plan_messages(doc: Document, file: FileInfo, messages: Messages, options: Ta
                 f"{call.name}() takes no headers, so this mail cannot be tagged: send it as an "
                 f"EmailMessage(..., headers={{\"{MAILPACE_TAGS}\": \"{join_tags(options.tags)}\"}}) to tag it",
             )
-            if not ignores(doc.line_text(call.line), finding.code):
+            if not ignored_at(doc.line_text, call.line, finding.code):
                 loose.findings.append(finding)
     if loose.findings:
         plans.append(loose)
@@ -100,7 +100,7 @@ def _apply_suppressions(doc: Document, plan: MessagePlan, call_line: int) -> Non
     """`mailmigrate: ignore[...]` on a finding's line (or on the line that makes the message)
     drops that finding. Suppressing a change (a translated tag, an added one, a rename) leaves
     the whole message as it is: its headers are rewritten together or not at all."""
-    suppressed = [f for f in plan.findings if any(ignores(doc.line_text(line), f.code) for line in {f.line, call_line})]
+    suppressed = [f for f in plan.findings if any(ignored_at(doc.line_text, line, f.code) for line in {f.line, call_line})]
     if any(f.fixable for f in suppressed):
         plan.edits.clear()
         plan.findings = [f for f in plan.findings if not f.fixable and f not in suppressed]
