@@ -154,9 +154,12 @@ def _validate(path: Path, where: str, table: dict[str, Any]) -> ProjectConfig:
             raise fail(key, f"must be true or false, not {value!r}")
         flags[key] = value
     ignore = _strings(table.get("ignore", []), lambda why: fail("ignore", why))
-    from mailmigrate.codes import BY_CODE
+    if ignore:
+        from mailmigrate.codes import BY_CODE
 
-    unknown = [code for code in ignore if code not in BY_CODE]
+        unknown = [code for code in ignore if code not in BY_CODE]
+    else:
+        unknown = []
     if unknown:
         raise fail("ignore", f"no such code: {', '.join(unknown)} (see docs/codes.md)")
     extra = []
@@ -179,10 +182,10 @@ def _strings(value: object, fail: Callable[[str], ConfigError]) -> list[str]:
 
 
 def _tags(value: object, fail: Callable[[str], ConfigError]) -> tuple[str, ...]:
-    from mailmigrate.mailheaders import parse_tags_option
-
     if value == ():
         return ()
+    from mailmigrate.mailheaders import parse_tags_option
+
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         if any("," in v for v in value):
             raise fail("a tag may not hold a comma: MailPace splits X-MailPace-Tags on commas")
