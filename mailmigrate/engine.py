@@ -341,7 +341,8 @@ def _collect_secrets(result: RunResult, options: RunOptions, located: list[tuple
 
     def add(setting: Setting, file: FileInfo) -> None:
         # `${VAR}` is a name, not a secret; a computed value's text is code (`api_key`)
-        if setting.env_ref is None and setting.known:
+        # an empty value (`os.environ.get("PW", "")`) hides nothing
+        if setting.env_ref is None and setting.known and setting.value.strip():
             result.secrets.add(setting.value)
             text = texts.get(file.path)
             if text is not None:

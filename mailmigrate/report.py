@@ -38,11 +38,12 @@ def markdown(
     messages = [m for m in result.messages if m.edits]
     people = [f for f in result.findings if not f.fixable]
     head: list[str] = ["# mailmigrate: move to MailPace", ""]
-    verb = "were moved" if written else "move"
+    one = len(migrating) == 1
+    verb = ("was moved" if one else "were moved") if written else ("moves" if one else "move")
     head.append(
         f"{count(len(migrating), 'SMTP configuration')} in {count(len(diffs), 'file')} {verb} to MailPace"
         + (f"; {count(len(messages), 'message')} re-tagged" if messages else "")
-        + (f"; {count(len(people), 'finding')} need a person." if people else ".")
+        + (f"; {count(len(people), 'finding')} {'needs' if len(people) == 1 else 'need'} a person." if people else ".")
     )
     head.append("")
     if migrating:

@@ -241,7 +241,9 @@ CROSS_FILE = {
     # that holds both files sees SendGrid.
     "compose-reads-env": {
         ".env": "RELAY=smtp.sendgrid.net\n",
-        "docker-compose.yml": "services:\n  app:\n    image: app\n    environment:\n      SMTP_HOST: ${RELAY}\n      SMTP_PORT: '587'\n",
+        "docker-compose.yml": (
+            "services:\n  app:\n    image: app\n    environment:\n      SMTP_HOST: ${RELAY}\n      SMTP_PORT: '587'\n"
+        ),
     },
     # Migrated: the env file says EMAIL_USE_TLS=True; alone, the module's default "False" is a finding.
     "settings-read-env": {

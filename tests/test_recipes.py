@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from helpers import SUBPROCESS_TIMEOUT, clean_env, git, make_repo
+from helpers import SUBPROCESS_TIMEOUT, clean_env, make_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "recipes" / "multi-gitter" / "mailmigrate.sh"
@@ -124,12 +124,12 @@ def clone(origin: Path, into: Path) -> Path:
 
 
 def run_script(repo: Path, *args: str, **env: str) -> Run:
-    before = _out(["git", "rev-parse", "HEAD"], repo)
+    before = _out(["git", "rev-parse", "HEAD"], repo).strip()
     done = subprocess.run(
         [str(SCRIPT), *args], cwd=repo, env=_env(REPOSITORY=f"acme/{repo.name}", **env),
         capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT * 2, check=False,
     )
-    after = _out(["git", "rev-parse", "HEAD"], repo)
+    after = _out(["git", "rev-parse", "HEAD"], repo).strip()
     return Run(repo, done.returncode, done.stdout, done.stderr, before, after)
 
 
@@ -305,7 +305,7 @@ def test_multi_gitter_dry_run_prints_the_pull_request(origins: dict[str, Path], 
 def test_script_is_posix_sh() -> None:
     text = SCRIPT.read_text()
     assert text.startswith("#!/bin/sh\n")
-    assert re.search(r"^set -eu$", text, re.M)
+    assert re.search(r"^set -eu$", text, re.MULTILINE)
     assert SCRIPT.stat().st_mode & stat.S_IXUSR, "multi-gitter runs the script directly: it must be executable"
     for shell in ("sh", "dash", "bash"):
         if shutil.which(shell):
@@ -399,7 +399,6 @@ def _run_step(workspace: Path, home: Path) -> tuple[subprocess.CompletedProcess[
     src's `git add --all` and `git diff --cached`: the changeset's diff."""
     script = home / "step.sh"
     script.write_text(_spec()["steps"][0]["run"])
-    home.mkdir(exist_ok=True)
     env = _env(HOME=str(home), MAILPACE_API_TOKEN=SENTINEL, MAILMIGRATE_PIP_SPEC="never-used")
     env.pop("GIT_CONFIG_GLOBAL")  # the step writes safe.directory into the (temporary) global config
     done = subprocess.run(["bash", str(script)], cwd=workspace, env=env, capture_output=True, text=True,
@@ -413,16 +412,15 @@ def _run_step(workspace: Path, home: Path) -> tuple[subprocess.CompletedProcess[
 def test_batch_spec_step_runs_as_src_runs_it(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    (home / "step.sh").parent.mkdir(exist_ok=True)
     stale, stale_diff = _run_step(_src_workspace(STALE, tmp_path / "shop"), home)
     assert stale.returncode == 0, stale.stderr
     assert stale.stdout.startswith("# mailmigrate: move to MailPace")  # the changeset body
     assert "| `.env.example:3` | Django | SendGrid | smtp.mailpace.com | 587 / STARTTLS |" in stale.stdout
     assert "<details>" in stale.stdout
     assert "+EMAIL_HOST=smtp.mailpace.com" in stale_diff and "+EMAIL_USE_TLS=True" in stale_diff
-    files = set(re.findall(r"^diff --git (\S+) ", stale_diff, re.M))
+    files = set(re.findall(r"^diff --git (\S+) ", stale_diff, re.MULTILINE))
     assert files == {".env.example", "shop/settings.py"}  # the report stays out of the changeset
-    assert "safe.directory" in (home / ".gitconfig").read_text()
+    assert f"directory = {tmp_path / 'shop'}" in (home / ".gitconfig").read_text()  # [safe] directory
 
     clean, clean_diff = _run_step(_src_workspace(CLEAN, tmp_path / "mailer"), home)
     assert clean.returncode == 0, clean.stderr
@@ -434,19 +432,12 @@ def test_batch_spec_step_runs_as_src_runs_it(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_batch_spec_step_fails_where_mailmigrate_cannot_run(tmp_path: Path) -> None:
+    # A repository whose own mailmigrate configuration is invalid: exit 2, nothing written, no
+    # body; src reports the step as failed (or skips the repository with -skip-errors).
     home = tmp_path / "home"
     home.mkdir()
-    workspace = _src_workspace(STALE, tmp_path / "shop")
-    git(workspace, "rm", "-q", "--cached", ".env.example")  # untracked, not ignored, not a template:
-    (workspace / ".gitignore").write_text(".env\n")  # (unchanged) ...
-    (workspace / ".env").write_text(SECRETS_ENV)  # an ignored secrets file needs the token
-    script = home / "step.sh"
-    script.write_text(_spec()["steps"][0]["run"])
-    env = _env(HOME=str(home), MAILMIGRATE_PIP_SPEC="never-used")
-    env.pop("GIT_CONFIG_GLOBAL")
-    env.pop("MAILPACE_API_TOKEN", None)
-    done = subprocess.run(["bash", str(script)], cwd=workspace, env=env, capture_output=True, text=True,
-                          timeout=SUBPROCESS_TIMEOUT * 2, check=False)
+    workspace = _src_workspace({**STALE, "mailmigrate.toml": "port = 2526\n"}, tmp_path / "shop")
+    done, diff = _run_step(workspace, home)
     assert done.returncode == 2
     assert "nothing was written" in done.stderr and done.stdout == ""
-    assert (workspace / ".env").read_text() == SECRETS_ENV
+    assert diff == ""

@@ -178,3 +178,15 @@ def test_reports_mask_secrets(tmp_path: Path, form: str, write: bool) -> None:
     assert result.exit_code in (0, 1), result.output
     _assert_clean(target.read_text(encoding="utf-8"), f"{form} report")
     _assert_clean(result.stdout + result.stderr, f"migrate --report {form}")
+
+
+def test_an_empty_default_is_not_masked(tmp_path: Path) -> None:
+    """`os.environ.get("EMAIL_HOST_PASSWORD", "")` hides nothing: the diff keeps `""` (and so
+    stays appliable) instead of showing a mask where the quotes were."""
+    repo = make_repo(tmp_path / "r", {"settings.py": (
+        'import os\nEMAIL_HOST = "smtp.sendgrid.net"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\n'
+        'EMAIL_HOST_USER = "apikey"\nEMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")\n'
+    )})
+    result = CliRunner().invoke(app, ["migrate", str(repo)], env={"MAILPACE_API_TOKEN": TOKEN})
+    assert '-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")' in result.stdout
+    assert "********" not in result.stdout and "cannot apply" not in result.stderr
