@@ -44,6 +44,10 @@ class Discovery:
     files: list[FileInfo] = field(default_factory=list)
     # (display path, message) for files found but not followed, reported as MM001
     refused: list[tuple[str, str]] = field(default_factory=list)
+    # Files named one by one (pre-commit passes only the staged ones): the env files of their
+    # repositories, read for the variables they define so the verdict on a settings module
+    # does not depend on whether its .env was staged with it. Never planned or written.
+    context: list[FileInfo] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,14 @@ def discover(paths: Iterable[Path], cwd: Path | None = None) -> Discovery:
         if info.path not in seen:
             seen.add(info.path)
             result.files.append(info)
+    if explicit:
+        roots = {root for root in (_git_root(p.resolve().parent) for p in explicit if p.exists()) if root is not None}
+        scratch = Discovery()
+        for root in sorted(roots):
+            for info in _scan_directory(root, cwd, scratch):
+                if info.kind == "env" and info.path not in seen:
+                    seen.add(info.path)
+                    result.context.append(info)
     return result
 
 

@@ -119,7 +119,7 @@ def analyse(
     files `exclude` names (the project configuration's globs)."""
     found = discover(paths, cwd)
     files = [f for f in found.files if not exclude(f.path)] if exclude is not None else found.files
-    result = analyse_files(files, rules, options, progress)
+    result = analyse_files(files, rules, options, progress, context=found.context)
     if "MM001" not in options.ignored_codes:
         result.findings.extend(Finding("MM001", shown, 1, 1, why) for shown, why in found.refused)
     result.findings.sort(key=Finding.sort_key)
@@ -127,10 +127,12 @@ def analyse(
 
 
 def analyse_files(
-    files: Iterable[FileInfo], rules: Ruleset, options: RunOptions, progress: Callable[[int, int], None] | None = None
+    files: Iterable[FileInfo], rules: Ruleset, options: RunOptions, progress: Callable[[int, int], None] | None = None,
+    context: Iterable[FileInfo] = (),
 ) -> RunResult:
     """Plan a migration of files already discovered (and classified by git). `progress` hears
-    (files read, files in all) as the reading goes, the long part of a large scan."""
+    (files read, files in all) as the reading goes, the long part of a large scan. `context`:
+    env files read only for the variables they define (see Discovery.context)."""
     result = RunResult()
     docs: list[tuple[FileInfo, Document]] = []
     filters: dict[str, Callable[[bytes], bool]] = {}  # compiled for the kinds met only
@@ -144,7 +146,9 @@ def analyse_files(
         if doc is not None:
             docs.append((info, doc))
     located = _locate_all(docs, rules, result.findings)
-    result.plans, result.context = _plan_all(located, options)
+    background = _read_context(context, rules, result)
+    result.plans, result.context = _plan_all(located, options, background)
+    _outside_the_run(result.plans, background)
     result.after = (result.plans, result.context)
     result.plans.sort(key=lambda p: (p.configuration.file.display, p.configuration.line))
     result.files = [FileOutcome(info, doc) for info, doc, _ in located]
@@ -164,7 +168,7 @@ def analyse_files(
             except ValueError:  # two edits on one span: a planning bug, never a half-edited file
                 result.findings.append(Finding("MM005", outcome.file.display, 1, 1, "the planned edits overlap; nothing was changed"))
                 result.blocked = True
-    _verify(result, rules, options)
+    _verify(result, rules, options, background)
     for plan in result.plans:
         result.findings.extend(plan.findings)
     for message in result.messages:
@@ -272,8 +276,49 @@ def _take_over_includes(located: list[tuple[FileInfo, Document, Located]], rules
                                 config.settings[role] = replace(setting, source=setting.source or inherited.file, inherited=True)
 
 
-def _plan_all(located: list[tuple[FileInfo, Document, Located]], options: RunOptions) -> tuple[list[ConfigPlan], PlanContext]:
+def _read_context(context: Iterable[FileInfo], rules: Ruleset, result: RunResult) -> list[tuple[FileInfo, Document, Located]]:
+    """The context env files, located for their definitions only; their credentials join the
+    secrets every output masks."""
+    read: list[tuple[FileInfo, Document, Located]] = []
+    for info in context:
+        try:
+            doc = decode(read_bytes(info.path))
+        except (OSError, DocumentError):
+            continue  # not this run's file: a problem with it is reported when it is checked
+        found = formats.handler_for(info.kind).locate(doc, info, rules)
+        result.secrets.update(s.value for s in found.definitions if SENSITIVE_KEY.search(s.key) and s.value.strip())
+        result.sensitive.update(found.sensitive)
+        # Its own configurations' keys are theirs to report (as in a run that includes it);
+        # a plain variable (RELAY=smtp.sendgrid.net) is the reader's.
+        claimed = {s.start for c in found.configurations for s in c.settings.values()}
+        definitions = [replace(s, quote=PENDING) if s.start in claimed else s for s in found.definitions]
+        read.append((info, doc, Located(definitions=definitions)))
+    return read
+
+
+def _outside_the_run(plans: list[ConfigPlan], context: list[tuple[FileInfo, Document, Located]]) -> None:
+    """A plan that must change a variable in a context env file cannot do it in this run: its
+    findings stay (the verdict does not depend on what was staged) but need that file too."""
+    paths = {info.path: info for info, _, _ in context}
+    for plan in plans:
+        elsewhere = sorted({paths[c.file.path].display for c in plan.changes if c.file.path in paths})
+        if elsewhere:
+            plan.changes = [c for c in plan.changes if c.file.path not in paths]
+            plan.findings = [replace(f, fixable=False) for f in plan.findings]
+            if plan.status is Status.MIGRATE and not plan.has_edits:
+                plan.status = Status.ATTENTION
+            plan.followups.append(f"{', '.join(elsewhere)} define{'s' if len(elsewhere) == 1 else ''} values this "
+                                  "configuration reads: run mailmigrate on it too")
+
+
+def _plan_all(
+    located: list[tuple[FileInfo, Document, Located]], options: RunOptions,
+    background: list[tuple[FileInfo, Document, Located]] | None = None,
+) -> tuple[list[ConfigPlan], PlanContext]:
     index: dict[str, list[tuple[Setting, FileInfo]]] = defaultdict(list)
+    for info, _, found in background or []:
+        for setting in found.definitions:  # context env files: read, never written
+            index[setting.key].append((setting, info))
     for info, _, found in located:
         # A key an env file's own configuration holds is that configuration's to write: a
         # settings module reading EMAIL_HOST sees its value but leaves the edit to it.
@@ -446,7 +491,9 @@ def _demote(plan: ConfigPlan, key: str) -> None:
     ]
 
 
-def _verify(result: RunResult, rules: Ruleset, options: RunOptions) -> None:
+def _verify(
+    result: RunResult, rules: Ruleset, options: RunOptions, background: list[tuple[FileInfo, Document, Located]]
+) -> None:
     """Each new text must parse, and planning again on the new texts must change nothing."""
     changed = result.changed_files
     if not changed:
@@ -474,7 +521,8 @@ def _verify(result: RunResult, rules: Ruleset, options: RunOptions) -> None:
         docs.append((outcome.file, doc))
     scratch: list[Finding] = []
     located = _locate_all(docs, rules, scratch)
-    again, again_context = _plan_all(located, options)
+    again, again_context = _plan_all(located, options, background)
+    _outside_the_run(again, background)
     result.after = (again, again_context)  # the configurations as the rewrite leaves them
     # Conflicts are settled the same way as in the first pass (MM112), not called unstable.
     _edits(again, {info.path: FileOutcome(info, doc) for info, doc, _ in located}, set())
