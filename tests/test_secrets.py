@@ -66,7 +66,7 @@ SENTINELS = [
 
 COMMANDS = [
     ["scan"], ["scan", "--format", "json"],
-    ["check"], ["check", "--format", "json"], ["check", "--format", "github"],
+    ["check"], ["check", "--format", "json"], ["check", "--format", "github"], ["check", "--format", "sarif"],
     ["migrate"], ["migrate", "--port", "465"], ["migrate", "--tags", "news, receipts", "--list-unsubscribe"],
     ["migrate", "--write"], ["migrate", "--write", "--tags", "receipts", "--list-unsubscribe"],
     ["verify"], ["verify", "-v"],
