@@ -76,6 +76,16 @@ CODES: tuple[Code, ...] = (
         "Not fixed automatically when the value decides the target; correct the value by hand.",
     ),
     Code(
+        "MM007",
+        "file-too-large",
+        "A file that names mail settings is larger than 4 MiB.",
+        "Configuration files are small; a file this size is data (a database dump, a generated "
+        "module). Parsing it would take minutes and much memory, and editing data by pattern is "
+        "not a migration.",
+        "fixtures/dump.yml:1:1: MM007 48.0 MiB: too large to be a configuration file (the limit is 4 MiB); not read",
+        "No fix: exclude the file (`exclude` in [tool.mailmigrate]) or split the configuration out of it.",
+    ),
+    Code(
         "MM101",
         "non-mailpace-host",
         "An SMTP configuration points at a host that is not MailPace; the provider is named when "

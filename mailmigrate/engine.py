@@ -27,6 +27,9 @@ from mailmigrate.suppression import ignored_at
 if TYPE_CHECKING:
     from mailmigrate.tagging import MessagePlan
 
+MAX_FILE_BYTES = 4 * 2**20  # larger files that mention mail settings are reported (MM007), not parsed
+
+
 @dataclass(frozen=True)
 class RunOptions:
     token: str | None = None
@@ -213,6 +216,12 @@ def _read(info: FileInfo, mentions_keys: Callable[[bytes], bool], findings: list
     # `${POSTMARK_TOKEN}` elsewhere gets its value.
     # Home Assistant's secrets.yaml likewise (`!secret gmx_password` values live there).
     if b"\0" not in data and info.kind != "env" and info.path.name.lower() not in SECRETS_YAML and not mentions_keys(data):
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        # Configuration is small; a file this size is data (a dump, a generated module), and
+        # parsing it would cost minutes in the pure-Python YAML reader.
+        findings.append(Finding("MM007", info.display, 1, 1, f"{len(data) / 2**20:.1f} MiB: too large to be a configuration file "
+                                f"(the limit is {MAX_FILE_BYTES // 2**20} MiB); not read"))
         return None
     try:
         return decode(data)
