@@ -190,3 +190,23 @@ def test_an_empty_default_is_not_masked(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["migrate", str(repo)], env={"MAILPACE_API_TOKEN": TOKEN})
     assert '-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")' in result.stdout
     assert "********" not in result.stdout and "cannot apply" not in result.stderr
+
+
+def test_no_secret_in_log_records_or_tracked_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Every command in-process with every logger at DEBUG (aiosmtpd's emulator logs each SMTP
+    command): no record holds a sentinel; after --write, git finds the token in no tracked file."""
+    import logging
+
+    from helpers import git
+
+    repo = _repo(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    for args in [*COMMANDS, ["migrate", "--write", "--tags", "news", "--list-unsubscribe"], ["verify", "-v"]]:
+        CliRunner().invoke(app, [*args, str(repo)], env={"MAILPACE_API_TOKEN": TOKEN})
+    records = "\n".join(f"{r.name} {r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
+    assert "AUTH" in records  # the emulator's log of the logins was captured
+    _assert_clean(records, "log records")
+    tracked = git(repo, "ls-files").split()
+    assert tracked
+    for name in tracked:
+        assert TOKEN not in (repo / name).read_text(encoding="utf-8", errors="replace"), name
