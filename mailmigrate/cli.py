@@ -262,7 +262,9 @@ def migrate(
         except ValueError as exc:
             out.fail(f"--tags: {exc}")
     token = _read_token(out, token_stdin)
-    if token_env is not None and not token_env.isidentifier():
+    from mailmigrate.projectconfig import VARIABLE_NAME
+
+    if token_env is not None and not VARIABLE_NAME.fullmatch(token_env):
         out.fail(f"--token-env: {token_env!r} is not a valid variable name")
     result = _analyse(
         out, paths, token=token, token_env=token_env,
@@ -300,8 +302,8 @@ def migrate(
         for item in diffs:
             out.diff(item.diff)
         if report is not None:
-            _write_report(out, report, report_format, result, diffs, written=False)
-        if masked_files:
+            _write_report(out, report, report_format, result, diffs, written=False, login=verified)
+        if masked_files and not quiet:
             out.err(
                 f"Lines holding a secret are masked in the diff of {', '.join(masked_files)}: "
                 "`git apply` cannot apply those hunks; use --write."
@@ -323,6 +325,8 @@ def migrate(
         )
     from mailmigrate.writer import write_all
 
+    if report is not None:  # first as planned: a report that cannot be written stops the run here
+        _write_report(out, report, report_format, result, diffs, written=False, login=verified)
     writes = write_all(result.changed_files)
     if not writes.ok:
         for shown, why, code in writes.failed:
@@ -330,7 +334,7 @@ def migrate(
         out.err("mailmigrate: nothing was written.")
         raise typer.Exit(1)
     if report is not None:
-        _write_report(out, report, report_format, result, diffs, written=True)
+        _write_report(out, report, report_format, result, diffs, written=True, login=verified, after_write=True)
     if problems:
         out.out(output.findings_concise(problems, summary=not quiet))
     if not quiet:
@@ -390,17 +394,24 @@ def _diffs(result: RunResult, out: _Output) -> list[FileDiff]:
     return diffs
 
 
-def _write_report(out: _Output, path: Path, form: ReportFormat, result: RunResult, diffs: list[FileDiff], *, written: bool) -> None:
+def _write_report(
+    out: _Output, path: Path, form: ReportFormat, result: RunResult, diffs: list[FileDiff], *, written: bool,
+    login: str, after_write: bool = False,
+) -> None:
     from mailmigrate import report
 
+    login = login.removeprefix("Login check of the planned result (built-in MailPace emulator): ")
     if form is ReportFormat.json:
-        text = report.as_json(result, diffs, out.mask, written=written)
+        text = report.as_json(result, diffs, out.mask, written=written, login=login)
     else:
-        text = report.markdown(result, diffs, out.mask, written=written)
+        text = report.markdown(result, diffs, out.mask, written=written, login=login)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        out.fail(f"--report: cannot write {path}: {exc.strerror or exc}")
+        if after_write:  # the files are written: say so, and keep exit 2 for "nothing written"
+            out.err(f"mailmigrate: the files were written, but --report could not be updated: {exc.strerror or exc}")
+            return
+        out.fail(f"--report: cannot write {path}: {exc.strerror or exc}; nothing was written")
 
 
 def _verify_and_report(out: _Output, paths: list[Path] | None, token: str | None, options: VerifyOptions, *, verbose: bool) -> int:

@@ -360,7 +360,11 @@ def _plan_all(
                     index[addition.key].append((pending, addition.configuration.file))
         for config in found.configurations:
             plan = plan_configuration(config, ctx)
-            if _suppressed(plan, doc):
+            # `ignore` in the project configuration works like an inline comment on every line,
+            # for a configuration whose every finding it names: check and migrate agree (a
+            # configuration with other findings is still migrated, those ignored unreported).
+            ignored_everywhere = bool(plan.findings) and all(f.code in options.ignored_codes for f in plan.findings)
+            if ignored_everywhere or _suppressed(plan, doc):
                 plan.status = Status.SUPPRESSED
                 plan.followups.clear()
                 plan.findings.clear()

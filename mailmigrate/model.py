@@ -131,6 +131,16 @@ class Setting:
                        outer=self.default_outer, is_default=True)
 
 
+def port_number(text: str | None) -> int | None:
+    """A TCP port written as ASCII digits (1-65535), or None: never int() of arbitrary text,
+    which accepts "²" and "٣" and refuses 5,000 digits with an exception."""
+    digits = (text or "").strip()
+    if not digits or len(digits) > 5 or not digits.isascii() or not digits.isdigit():
+        return None
+    number = int(digits)
+    return number if 0 < number < 65536 else None
+
+
 RAW = "raw"  # Setting.quote of a value written inside another construct: replaced verbatim
 PENDING = "pending"  # Setting.quote of a key another configuration is adding in this run
 

@@ -25,6 +25,7 @@ from mailmigrate.model import (
     Setting,
     Status,
     ValueChange,
+    port_number,
 )
 from mailmigrate.encryption import Slot, plan_slots, read_mode, target_port_mode
 from mailmigrate.rules import parse_bool, spell_bool
@@ -254,6 +255,7 @@ class _Planner:
         slots = self.slots(port)
         reading = read_mode(self.family, slots, port)
         if reading.unknown:
+            self.report_credentials()  # a literal secret in git is flagged whatever else is wrong
             return self.unknown_values(reading.unknown)
         target_port, target_mode = self.target(port, reading.mode)
         if target_mode not in self.family.modes:
@@ -315,8 +317,9 @@ class _Planner:
             if text is not None:
                 return 0  # `EMAIL_PORT=` in a template: no port yet; the policy picks MailPace's
             return self.config.default_port or self.family.default_port
-        if text.strip().isdigit() and 0 < int(text) < 65536:
-            return int(text)
+        number = port_number(text)
+        if number is not None:
+            return number
         role = "port" if "port" in self.config.settings else "hostport"
         self.finding("MM006", self.config.settings.get(role), f"port {text.strip()!r} is not a port number", False)
         self.plan.status = Status.ATTENTION
@@ -709,7 +712,12 @@ class _Planner:
             self.plan.status = Status.MAILPACE
             return self.plan
         if url.port:
-            port = int(url.port)
+            number = port_number(url.port)
+            if number is None:
+                self.finding("MM006", setting, f"port {url.port[:12]!r} is not a port number", False)
+                self.plan.status = Status.ATTENTION
+                return self.plan
+            port = number
         elif provider_part is not None:  # a bridge's `@default` host: its port means nothing here
             port = providers.MAILPACE_IMPLICIT_PORT if scheme == "smtps" else 587
         else:
@@ -866,7 +874,7 @@ def effective_values(config: Configuration, ctx: PlanContext, environ: Mapping[s
         if url is None or dialect is None:
             return Effective(None, None, None, None, None, tuple(missing) or (f"{config.settings['url'].key} is not a URL",))
         _, scheme = dialect.split_scheme(url.scheme)
-        url_port = int(url.port) if url.port else dialect.ports.get(scheme, config.family.default_port)
+        url_port = (port_number(url.port) or 0) if url.port else dialect.ports.get(scheme, config.family.default_port)
         url_slots = {"scheme": Slot(dialect.scheme, True, scheme)}
         url_slots.update({n: Slot(spec, url.query_value(n) is not None, url.query_value(n)) for n, spec in dialect.query.items()})
         mode = read_mode(config.family, url_slots, url_port).mode
@@ -877,7 +885,7 @@ def effective_values(config: Configuration, ctx: PlanContext, environ: Mapping[s
     else:
         host = resolve("host") if "host" in config.settings else None
         port_text = resolve("port") if "port" in config.settings else None
-    port = int(port_text) if port_text and port_text.strip().isdigit() else (
+    port = port_number(port_text) if port_text and port_text.strip() else (
         config.default_port or config.family.default_port if not port_text else None
     )
     if port_text and port is None:

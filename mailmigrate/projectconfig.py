@@ -32,6 +32,7 @@ from typing import Any
 PYPROJECT = "pyproject.toml"
 OWN_FILE = "mailmigrate.toml"
 PORTS = (25, 587, 2525, 465)
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what compose, shells and Spring accept
 KEYS = ("exclude", "port", "token-env", "tags", "list-unsubscribe", "include-local", "ignore", "extra-rules")
 
 
@@ -77,13 +78,17 @@ def load(paths: Iterable[Path], cwd: Path) -> ProjectConfig:
 
 
 def find(start: Path) -> Path | None:
+    """The nearest configuration at or above `start`, not above the repository's root: a stray
+    file in a home or workspace folder must not configure every repository below it."""
     for folder in (start, *start.parents):
         own = folder / OWN_FILE
         if own.is_file():
             return own
         pyproject = folder / PYPROJECT
-        if pyproject.is_file() and _mentions_table(pyproject):
+        if pyproject.is_file() and _has_table(pyproject):
             return pyproject
+        if (folder / ".git").exists():
+            return None
     return None
 
 
@@ -91,7 +96,7 @@ def parse(path: Path) -> ProjectConfig:
     import tomllib
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -140,11 +145,15 @@ def _validate(path: Path, where: str, table: dict[str, Any]) -> ProjectConfig:
             hint = f" (did you mean {close[0]!r}?)" if close else f"; the keys are {', '.join(KEYS)}"
             raise fail(key, f"unknown key{hint}")
     exclude = _strings(table.get("exclude", []), lambda why: fail("exclude", why))
+    for glob in exclude:
+        if glob.startswith(("!", "./", "../")) or "[" in glob or "\\" in glob:
+            raise fail("exclude", f"{glob!r}: negation (!), character classes ([...]), backslashes and ./ or ../ are not "
+                                  "supported; write paths relative to this file, with * ? ** and a trailing / for folders")
     port = table.get("port")
-    if port is not None and (isinstance(port, bool) or port not in PORTS):
+    if port is not None and (type(port) is not int or port not in PORTS):
         raise fail("port", f"must be one of {', '.join(map(str, PORTS))}, not {port!r}")
     token_env = table.get("token-env")
-    if token_env is not None and (not isinstance(token_env, str) or not token_env.isidentifier()):
+    if token_env is not None and (not isinstance(token_env, str) or not VARIABLE_NAME.fullmatch(token_env)):
         raise fail("token-env", f"must be a variable name, not {token_env!r}")
     tags = _tags(table.get("tags", ()), lambda why: fail("tags", why))
     flags = {}
@@ -198,12 +207,24 @@ def _tags(value: object, fail: Callable[[str], ConfigError]) -> tuple[str, ...]:
         raise fail(str(exc)) from None
 
 
-def _mentions_table(pyproject: Path) -> bool:
-    """A cheap look before parsing: most pyproject.toml files have no [tool.mailmigrate]."""
+def _has_table(pyproject: Path) -> bool:
+    """Does this pyproject.toml hold a [tool.mailmigrate] table, however it is spelled
+    (`[tool."mailmigrate"]`, `[tool]` + `mailmigrate = {...}`)? A cheap look first: most never
+    name mailmigrate. A broken file is ours to report only when it clearly meant to configure us."""
+    import tomllib
+
     try:
-        return b"tool.mailmigrate" in pyproject.read_bytes()
+        raw = pyproject.read_bytes()
     except OSError:
         return False
+    if b"mailmigrate" not in raw:
+        return False
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return re.search(rb"^\s*\[\s*tool\s*\.\s*[\"']?mailmigrate\b", raw, re.M) is not None
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "mailmigrate" in tool
 
 
 def _common_dir(paths: Iterable[Path], cwd: Path) -> Path:

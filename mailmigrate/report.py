@@ -32,8 +32,10 @@ class FileDiff:
 
 
 def markdown(
-    result: RunResult, diffs: list[FileDiff], mask: Callable[[str], str], *, written: bool, limit: int = SUMMARY_LIMIT
+    result: RunResult, diffs: list[FileDiff], mask: Callable[[str], str], *, written: bool, limit: int = SUMMARY_LIMIT,
+    login: str = "",
 ) -> str:
+    """The report; `login`: how the planned result logged in to the emulator (the CLI's line)."""
     migrating = [p for p in result.plans if p.status is Status.MIGRATE]
     messages = [m for m in result.messages if m.edits]
     people = [f for f in result.findings if not f.fixable]
@@ -46,22 +48,27 @@ def markdown(
         + (f"; {count(len(people), 'finding')} {'needs' if len(people) == 1 else 'need'} a person." if people else ".")
     )
     head.append("")
+    if login:
+        head += [f"**Login check of the planned result** (built-in MailPace emulator): {_cell(login)}", ""]
+    # The tables and lists get at most half the budget; the diffs what is left.
+    budget = limit // 2
     if migrating:
-        head += ["| File | Configuration | Before | After | Port / TLS |", "|---|---|---|---|---|"]
-        head += [_plan_row(plan) for plan in migrating]
+        head += _bounded(["| File | Configuration | Before | After | Port / TLS |", "|---|---|---|---|---|"],
+                         [mask(_plan_row(plan)) for plan in migrating], budget // 3, "configurations")
         head.append("")
     if messages:
-        head += ["| File | Message | Headers |", "|---|---|---|"]
-        head += [f"| `{m.file.display}:{m.line}` | {_cell(m.api)} | {_cell(message_change(m))} |" for m in messages]
+        head += _bounded(["| File | Message | Headers |", "|---|---|---|"],
+                         [mask(f"| {_code(f'{m.file.display}:{m.line}')} | {_cell(m.api)} | {_cell(message_change(m))} |") for m in messages],
+                         budget // 6, "messages")
         head.append("")
-    head += _followups(result, people)
+    head += [mask(line) for line in _followups(result, people, budget // 2)]
     text = mask("\n".join(head) + "\n")
     if not diffs:
         return text
     body = ["## Changes", ""]
     omitted: list[str] = []
     size = len(text.encode()) + len("## Changes\n\n")
-    reserve = 600 + sum(len(d.path) + 8 for d in diffs)  # the note naming what did not fit
+    reserve = 600 + sum(len(_code(d.path).encode()) + 2 for d in diffs)  # the note naming what did not fit
     for item in diffs:
         block = _details(item)
         cost = len(block.encode())
@@ -73,16 +80,17 @@ def markdown(
     if omitted:
         body.append(
             f"> **Report truncated** to stay under GitHub's 1 MiB summary limit: the diffs of "
-            f"{count(len(omitted), 'more file')} are not shown ({', '.join(f'`{p}`' for p in omitted)}). "
+            f"{count(len(omitted), 'more file')} are not shown ({', '.join(_code(p) for p in omitted)}). "
             "Run `mailmigrate migrate` to see them."
         )
     return text + "\n".join(body) + "\n"
 
 
-def as_json(result: RunResult, diffs: list[FileDiff], mask: Callable[[str], str], *, written: bool) -> str:
+def as_json(result: RunResult, diffs: list[FileDiff], mask: Callable[[str], str], *, written: bool, login: str = "") -> str:
     payload = {
         "version": 1,
         "written": written,
+        "login_check": login,
         "configurations": [
             {
                 "path": p.configuration.file.display, "line": p.configuration.line, "family": p.configuration.family.name,
@@ -116,15 +124,15 @@ def _plan_row(plan: ConfigPlan) -> str:
     scope = "" if config.scope in ("file", "module") else f" ({config.scope})"
     assert plan.target is not None
     port, mode = plan.target
-    return (f"| `{config.file.display}:{config.line}` | {_cell(config.family.title + scope)} | {_cell(before)} | "
+    return (f"| {_code(f'{config.file.display}:{config.line}')} | {_cell(config.family.title + scope)} | {_cell(before)} | "
             f"smtp.mailpace.com | {port} / {'implicit TLS' if mode.value == 'implicit' else 'STARTTLS'} |")
 
 
-def _followups(result: RunResult, people: list[Finding]) -> list[str]:
+def _followups(result: RunResult, people: list[Finding], budget: int) -> list[str]:
     out: list[str] = []
     if result.followups:
-        out += ["## To do by hand", "", "**Settings to make in deployment**", ""]
-        out += [f"- {text}" for text in result.followups]
+        out += ["## To do by hand", ""]
+        out += _bounded(["**Settings to make in deployment**", ""], [f"- {_cell(text)}" for text in result.followups], budget // 2, "items")
         out.append("")
     groups = (
         ("**Mail that could not be tagged**", [f for f in people if f.code in _NOT_TAGGED]),
@@ -136,9 +144,24 @@ def _followups(result: RunResult, people: list[Finding]) -> list[str]:
             continue
         if not out:
             out += ["## To do by hand", ""]
-        out += [title, ""]
-        out += [f"- `{f.path}:{f.line}:{f.col}` {f.code} {_cell(f.message)}" for f in findings]
+        out += _bounded([title, ""], [f"- {_code(f'{f.path}:{f.line}:{f.col}')} {f.code} {_cell(f.message)}" for f in findings],
+                        budget // 4, "findings")
         out.append("")
+    return out
+
+
+def _bounded(head: list[str], rows: list[str], budget: int, noun: str) -> list[str]:
+    """`head` and as many `rows` as fit in `budget` bytes, then a line saying how many did not."""
+    out = list(head)
+    size = 0
+    for index, row in enumerate(rows):
+        size += len(row.encode()) + 1
+        if size > budget:
+            left = len(rows) - index
+            out.append(f"| … {left} more {noun} not shown (report kept under GitHub's size limit) | | | | |"
+                       if row.startswith("|") else f"- … {left} more {noun} not shown (report kept under GitHub's size limit)")
+            return out
+        out.append(row)
     return out
 
 
@@ -157,8 +180,14 @@ def _finding(f: Finding) -> dict[str, object]:
 
 
 def _cell(text: str) -> str:
-    """Text inside a Markdown table cell: pipes escaped, one line."""
-    return " ".join(text.replace("|", "\\|").split())
+    """Text inside a Markdown table cell or list item: one line, HTML and pipes escaped (GitHub
+    strips raw tags such as `<${VAR}>`, and a pipe splits a table row)."""
+    return " ".join(_html(text).replace("|", "&#124;").split())
+
+
+def _code(text: str) -> str:
+    """A path as code that no character in it can break (a backtick, a pipe, `<`)."""
+    return f"<code>{_cell(text)}</code>"
 
 
 def _html(text: str) -> str:

@@ -156,6 +156,9 @@ def validate_family(label: str, data: Any) -> list[str]:
             err(f"{where}.keys", "a key has the role 'url' but the family has no 'url' dialect")
         if not roles_seen & set(ANCHOR_ROLES):
             err(f"{where}.keys", "needs a key with role host, hostport or url")
+        elif "url" not in roles_seen and not {"user", "password"} <= roles_seen:
+            missing = " and ".join(r for r in ("user", "password") if r not in roles_seen)
+            err(f"{where}.keys", f"needs a key with role {missing}: MailPace logs in with the API token as both")
         for list_field in ("prefixes", "markers", "needs_any"):
             value = form.get(list_field, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

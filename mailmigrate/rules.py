@@ -415,6 +415,7 @@ def default_rules_dir() -> Path:
 def load_ruleset(rules_dir: Path | None = None, extra_files: Iterable[Path] = ()) -> Ruleset:
     """Load, validate and compile every rule file. Raises RuleError naming every problem."""
     rules_dir = rules_dir or default_rules_dir()
+    extra_files = tuple(extra_files)
     paths = sorted(rules_dir.glob("*.yaml")) + list(extra_files)
     if not paths:
         raise RuleError([f"{rules_dir}: no rule files found"])
@@ -429,7 +430,7 @@ def load_ruleset(rules_dir: Path | None = None, extra_files: Iterable[Path] = ()
         raise RuleError(errors)
     raw = _cached_raw(blobs)
     if raw is None:
-        raw = _parse_and_validate(blobs)
+        raw = _parse_and_validate(blobs, frozenset(extra_files))
         _store_cache(blobs, raw)
     return Ruleset(tuple(_compile(name, data) for name, data in raw))
 
@@ -471,7 +472,7 @@ def _store_cache(blobs: list[tuple[Path, bytes]], raw: list[tuple[str, dict[str,
         pass
 
 
-def _parse_and_validate(blobs: list[tuple[Path, bytes]]) -> list[tuple[str, dict[str, Any]]]:
+def _parse_and_validate(blobs: list[tuple[Path, bytes]], extra: frozenset[Path] = frozenset()) -> list[tuple[str, dict[str, Any]]]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -482,7 +483,7 @@ def _parse_and_validate(blobs: list[tuple[Path, bytes]]) -> list[tuple[str, dict
     result: list[tuple[str, dict[str, Any]]] = []
     seen: dict[str, str] = {}
     for path, blob in blobs:
-        label = path.name
+        label = str(path) if path in extra else path.name  # a project's own rule file by its path
         try:
             data = yaml.load(blob.decode("utf-8"))
         except (YAMLError, UnicodeDecodeError) as exc:

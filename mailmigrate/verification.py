@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from mailmigrate import providers
-from mailmigrate.model import ConfigPlan, Configuration, Mode, Status
+from mailmigrate.model import ConfigPlan, Configuration, Mode, Status, port_number
 from mailmigrate.planner import PlanContext, effective_values
 
 if TYPE_CHECKING:
@@ -167,9 +167,9 @@ def parse_server(text: str) -> tuple[str, int | None]:
         host, port_text, has_port = text, "", False  # a name, or an IPv6 address without a port
     if not host:
         raise ValueError(f"{text!r} names no host")
-    if has_port and not (port_text.isdigit() and 0 < int(port_text) < 65536):
+    if has_port and port_number(port_text) is None:
         raise ValueError(f"{port_text!r} is not a port number")
-    return host, int(port_text) if has_port else None
+    return host, port_number(port_text) if has_port else None
 
 
 def _live_address(options: VerifyOptions, port: int) -> tuple[str, int]:

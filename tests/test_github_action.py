@@ -152,7 +152,7 @@ def test_stale_repository_fails_the_job(tmp_path: Path) -> None:
     assert "::error title=mailmigrate::Stale SMTP configuration" in job.stdout
     # The job summary is the report: its table and a collapsible diff.
     assert job.summary.startswith("# mailmigrate: move to MailPace")
-    assert "| `.env.example:1` | Django | SendGrid | smtp.mailpace.com | 587 / STARTTLS |" in job.summary
+    assert "| <code>.env.example:1</code> | Django | SendGrid | smtp.mailpace.com | 587 / STARTTLS |" in job.summary
     assert "<details><summary><code>.env.example</code>" in job.summary
     assert "+EMAIL_HOST=smtp.mailpace.com" in job.summary and "</details>" in job.summary
     assert job.outputs == {"stale": "true", "report": str(job.report)}
@@ -187,7 +187,7 @@ def test_fail_on_findings_false_annotates_without_failing(tmp_path: Path) -> Non
     assert job.code == 0
     assert "::error file=.env.example," in job.stdout
     assert "::warning title=mailmigrate::Stale SMTP configuration" in job.stdout
-    assert "| `.env.example:1` | Django |" in job.summary and job.outputs["stale"] == "true"
+    assert "| <code>.env.example:1</code> | Django |" in job.summary and job.outputs["stale"] == "true"
 
 
 @pytest.mark.slow

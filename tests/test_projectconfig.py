@@ -130,3 +130,48 @@ def test_exclude_globs_are_gitignore_style(pattern: str, yes: list[str], no: lis
 
 def test_no_configuration_is_the_defaults(tmp_path: Path) -> None:
     assert load([tmp_path], tmp_path) == ProjectConfig()
+
+
+def test_ignored_codes_leave_a_configuration_alone_in_check_and_migrate_alike(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, '[tool.mailmigrate]\nignore = ["MM101"]\n', **{"settings.py": (
+        'import os\nEMAIL_HOST = "smtp.mailgun.org"\nEMAIL_PORT = 587\nEMAIL_USE_TLS = True\n'
+        'EMAIL_HOST_USER = os.environ["MAILPACE_API_TOKEN"]\nEMAIL_HOST_PASSWORD = os.environ["MAILPACE_API_TOKEN"]\n'
+    )})
+    (repo / ".env.example").unlink()
+    assert _cli("check", str(repo)) == (0, "", "")
+    code, out, _ = _cli("migrate", str(repo))
+    assert (code, out) == (0, "")
+
+
+def test_a_port_written_as_a_float_or_a_non_ascii_token_variable_is_refused(tmp_path: Path) -> None:
+    for config, words in (("port = 465.0\n", "port: must be one of"), ('token-env = "ÄTOKEN"\n', "token-env: must be a variable name")):
+        repo = make_repo(tmp_path / f"r{len(words)}", {"mailmigrate.toml": config, ".env.example": STALE_ENV})
+        code, _, err = _cli("migrate", str(repo), "--write")
+        assert code == 2 and words in err
+        assert (repo / ".env.example").read_text() == STALE_ENV
+
+
+def test_search_stops_at_the_repository_root_and_reads_every_spelling_of_the_table(tmp_path: Path) -> None:
+    (tmp_path / "mailmigrate.toml").write_text('ignore = ["MM101", "MM104", "MM107"]\n')  # above the repository
+    repo = _repo(tmp_path, "[project]\nname = 'x'\n")
+    assert _cli("check", str(repo))[0] == 1
+    (repo / "pyproject.toml").write_text('[tool]\nmailmigrate = {port = 588}\n')
+    code, _, err = _cli("check", str(repo))
+    assert code == 2 and "port: must be one of" in err
+    (repo / "pyproject.toml").write_text('[tool."mailmigrate"]\nport = 2525\n')
+    assert "+EMAIL_PORT=2525" in _cli("migrate", str(repo))[1]
+
+
+@pytest.mark.parametrize("glob", ["!legacy/", "[l]egacy", "./legacy", "..\\\\x"])
+def test_unsupported_globs_are_refused(tmp_path: Path, glob: str) -> None:
+    repo = _repo(tmp_path, f"[tool.mailmigrate]\nexclude = [{glob!r}]\n".replace("'", '"') if '"' not in glob else "")
+    code, _, err = _cli("check", str(repo))
+    assert code == 2 and "not supported" in err
+
+
+def test_an_extra_rule_file_without_credential_keys_is_refused_by_its_path(tmp_path: Path) -> None:
+    rule = "family: acme\ntitle: Acme\nforms:\n  env:\n    keys:\n      ACME_HOST: host\n    markers: [ACME_HOST]\n"
+    repo = _repo(tmp_path, '[tool.mailmigrate]\nextra-rules = ["ci/acme.yaml"]\n', **{"ci/acme.yaml": rule, "acme.env": "ACME_HOST=smtp.sendgrid.net\n"})
+    code, _, err = _cli("check", str(repo))
+    assert code == 2 and "internal error" not in err
+    assert str(repo / "ci" / "acme.yaml") in err and "needs a key with role user and password" in err

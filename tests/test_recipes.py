@@ -175,7 +175,7 @@ def test_two_repositories_as_multi_gitter_runs_them(origins: dict[str, Path], tm
     assert title == TITLE
     assert body.startswith("# mailmigrate: move to MailPace")
     assert "| File | Configuration | Before | After | Port / TLS |" in body
-    assert "| `.env.example:3` | Django | SendGrid | smtp.mailpace.com | 587 / STARTTLS |" in body
+    assert "| <code>.env.example:3</code> | Django | SendGrid | smtp.mailpace.com | 587 / STARTTLS |" in body
     assert "## To do by hand" in body and "EMAIL_HOST_PASSWORD" in body
     assert "<details><summary><code>.env.example</code>" in body and "+EMAIL_HOST=smtp.mailpace.com" in body
     assert "mailmigrate: migrated" in shop.stdout
@@ -208,7 +208,7 @@ def test_findings_for_a_person(tmp_path: Path) -> None:
     assert mixed.committed and mixed.status() == ""
     _, body = mixed.pull_request()
     assert "**Other findings that need a person**" in body
-    assert "`legacy/.env.example:4:1` MM006" in body
+    assert "<code>legacy/.env.example:4:1</code> MM006" in body
     assert "findings that need a person are listed in the pull request" in mixed.stdout
     assert "starttsl" in (mixed.clone / "legacy" / ".env.example").read_text()  # left for the person
 
@@ -415,7 +415,7 @@ def test_batch_spec_step_runs_as_src_runs_it(tmp_path: Path) -> None:
     stale, stale_diff = _run_step(_src_workspace(STALE, tmp_path / "shop"), home)
     assert stale.returncode == 0, stale.stderr
     assert stale.stdout.startswith("# mailmigrate: move to MailPace")  # the changeset body
-    assert "| `.env.example:3` | Django | SendGrid | smtp.mailpace.com | 587 / STARTTLS |" in stale.stdout
+    assert "| <code>.env.example:3</code> | Django | SendGrid | smtp.mailpace.com | 587 / STARTTLS |" in stale.stdout
     assert "<details>" in stale.stdout
     assert "+EMAIL_HOST=smtp.mailpace.com" in stale_diff and "+EMAIL_USE_TLS=True" in stale_diff
     files = set(re.findall(r"^diff --git (\S+) ", stale_diff, re.MULTILINE))

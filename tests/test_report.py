@@ -47,7 +47,7 @@ def test_markdown_report_on_a_multi_format_repository(repo: Path, tmp_path: Path
     changed = len(re.findall(r"^diff --git ", out, re.M))
     # The summary line and table: one row per configuration, provider → MailPace, port / TLS.
     assert re.search(r"^\d+ SMTP configurations in \d+ files move to MailPace; 1 message re-tagged; \d+ findings need a person\.$", text, re.M)
-    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    rows = [line for line in text.splitlines() if line.startswith("| <code>")]
     assert any("| SendGrid | smtp.mailpace.com | 587 / STARTTLS |" in r for r in rows)
     assert any("implicit TLS" in r for r in rows)
     assert any("X-PM-Tag → X-MailPace-Tags: welcome, shop" in r for r in rows)
@@ -96,7 +96,7 @@ def test_a_large_report_is_truncated_under_githubs_limit(tmp_path: Path) -> None
     diffs = [report.FileDiff(f"big/{i}.env", "diff --git a/x b/x\n" + "+x\n" * 20000) for i in range(60)]
     text = report.markdown(RunResult(), diffs, lambda s: s, written=False)
     assert len(text.encode()) <= report.SUMMARY_LIMIT
-    assert "Report truncated" in text and "`big/59.env`" in text
+    assert "Report truncated" in text and "<code>big/59.env</code>" in text
     shown = text.count("<details>")
     assert 0 < shown < 60
 
@@ -109,3 +109,45 @@ def test_report_usage_errors_write_nothing(repo: Path, tmp_path: Path) -> None:
     assert code == 2 and "is a directory" in err
     assert before == {p: p.read_bytes() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts}
     shutil.rmtree(tmp_path / "missing", ignore_errors=True)
+
+
+def test_paths_that_break_markdown_are_escaped_and_the_login_check_is_in_the_report(tmp_path: Path) -> None:
+    stale = "EMAIL_HOST=smtp.sendgrid.net\nEMAIL_PORT=587\nEMAIL_USE_TLS=True\nEMAIL_HOST_USER=\nEMAIL_HOST_PASSWORD=\n"
+    repo = make_repo(tmp_path / "r", {"a|b/.env.example": stale, "x`y/.env.example": stale, "<lt>/.env.example": stale})
+    target = tmp_path / "r.md"
+    code, _, _ = _migrate(repo, "--report", str(target))
+    assert code == 1
+    text = target.read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| <code>")]
+    assert len(rows) == 3 and all(row.count(" | ") == 4 for row in rows)  # no cell split by a pipe
+    assert "a&#124;b/.env.example:1</code>" in text and "&lt;lt&gt;/.env.example:1</code>" in text
+    assert "**Login check of the planned result**" in text
+
+
+def test_an_unwritable_report_stops_a_write_before_anything_is_written(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts}
+    target = tmp_path / "r.md"
+    real = Path.write_text
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> int:
+        if self == target:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    code, _, err = _migrate(repo, "--write", "--report", str(target))
+    assert code == 2 and "No space left on device; nothing was written" in err
+    assert before == {p: p.read_bytes() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
+def test_a_report_for_thousands_of_files_stays_under_the_limit(tmp_path: Path) -> None:
+    from mailmigrate import report
+    from mailmigrate.engine import RunResult
+    from mailmigrate.model import Finding
+
+    result = RunResult()
+    result.findings = [Finding("MM006", "服务" * 40 + f"/{i}/.env.example", 4, 1, "EMAIL_USE_TLS=maybe: " + "x" * 200) for i in range(5000)]
+    text = report.markdown(result, [], lambda s: s, written=False)
+    assert len(text.encode()) <= report.SUMMARY_LIMIT and "more findings not shown" in text

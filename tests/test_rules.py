@@ -21,6 +21,8 @@ forms:
     keys:
       DEMO_HOST: host
       DEMO_USE_TLS: use_tls
+      DEMO_USER: user
+      DEMO_PASSWORD: password
 """
 
 
@@ -57,7 +59,7 @@ def test_one_file_per_family_and_every_env_key_is_found_by_the_keyword_pass() ->
         pytest.param("family: demo\ntitle: Demo\n", "bad.yaml: forms: required", id="no-forms"),
         pytest.param(GOOD.replace("env:", "xml:"), "bad.yaml: forms.xml: unknown kind", id="unknown-kind"),
         pytest.param(GOOD.replace("port: 25", "port: 99999"), "bad.yaml: defaults.port: must be a port number", id="bad-port"),
-        pytest.param(GOOD.replace("DEMO_HOST: host\n", ""), "bad.yaml: forms.env.keys: needs a key with role host, hostport or url", id="no-anchor"),
+        pytest.param(GOOD.replace("      DEMO_HOST: host\n", ""), "bad.yaml: forms.env.keys: needs a key with role host, hostport or url", id="no-anchor"),
         pytest.param("family: [unclosed\n", "bad.yaml: not valid YAML", id="invalid-yaml"),
         pytest.param("- a list\n", "bad.yaml: the file must be a mapping", id="not-a-mapping"),
         pytest.param(GOOD.replace("family: demo", "family: Demo Family"), "bad.yaml: family: use lower-case", id="bad-name"),
@@ -83,6 +85,11 @@ def test_every_error_of_every_file_is_collected(tmp_path: Path) -> None:
     assert any(e.startswith("a.yaml: extra") for e in errors)
     assert any(e.startswith("b.yaml: title") for e in errors)
     assert any(e.startswith("b.yaml: forms") for e in errors)
+
+
+def test_a_form_without_credential_keys_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="needs a key with role user and password"):
+        _load(tmp_path, **{"a.yaml": GOOD.replace("      DEMO_USER: user\n      DEMO_PASSWORD: password\n", "")})
 
 
 def test_duplicate_family_names(tmp_path: Path) -> None:

@@ -210,3 +210,13 @@ def test_no_secret_in_log_records_or_tracked_files(tmp_path: Path, caplog: pytes
     assert tracked
     for name in tracked:
         assert TOKEN not in (repo / name).read_text(encoding="utf-8", errors="replace"), name
+
+
+def test_an_unknown_value_does_not_hide_a_literal_password_in_git(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {".env.example": (
+        "EMAIL_HOST=smtp.sendgrid.net\nEMAIL_PORT=587\nEMAIL_USE_TLS=maybe\nEMAIL_HOST_USER=apikey\n"
+        "EMAIL_HOST_PASSWORD=SG.sentinel-literal-77\n"
+    )})
+    result = CliRunner().invoke(app, ["check", str(repo)])
+    assert "MM006" in result.stdout and "MM201" in result.stdout
+    assert "SG.sentinel-literal-77" not in result.stdout

@@ -298,7 +298,7 @@ def _find(node: _Node, path: tuple[str, ...]) -> _Node | None:
             if member is None:
                 return None
             node = member.value
-        elif node.kind == "array" and part.isdigit() and int(part) < len(node.items):
+        elif node.kind == "array" and part.isascii() and part.isdigit() and len(part) < 10 and int(part) < len(node.items):
             node = node.items[int(part)]
         else:
             return None
