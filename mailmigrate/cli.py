@@ -331,7 +331,11 @@ def migrate(
     if not writes.ok:
         for shown, why, code in writes.failed:
             out.err(f"{shown}:1:1: {code} {why}")
-        out.err("mailmigrate: nothing was written.")
+        if writes.written:  # putting a file back failed: say exactly which files changed
+            out.err(f"mailmigrate: the write failed part-way: {', '.join(writes.written)} hold the new text "
+                    "(see above), every other file its old one.")
+        else:
+            out.err("mailmigrate: nothing was written.")
         raise typer.Exit(1)
     if report is not None:
         _write_report(out, report, report_format, result, diffs, written=True, login=verified, after_write=True)

@@ -86,6 +86,18 @@ CODES: tuple[Code, ...] = (
         "No fix: exclude the file (`exclude` in [tool.mailmigrate]) or split the configuration out of it.",
     ),
     Code(
+        "MM008",
+        "interrupted-write-leftover",
+        "A temporary file (`.NAME.XXXXXXXX.mailmigrate`) or backup (`.NAME.mailmigrate-backup`) "
+        "that an interrupted `migrate --write` (killed, power lost) left beside a file.",
+        "It holds the old or the new text of a configuration file, perhaps a password or the "
+        "token; untracked and not ignored, `git add -A` would commit it. It is never read as "
+        "configuration.",
+        ".env.mailmigrate-backup:1:1: MM008 a backup of .env (its old text) left by an interrupted write",
+        "Not removed automatically (it may be the only copy of the old text, or belong to a run "
+        "still going): check the file it names, then delete it.",
+    ),
+    Code(
         "MM101",
         "non-mailpace-host",
         "An SMTP configuration points at a host that is not MailPace; the provider is named when "

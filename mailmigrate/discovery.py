@@ -11,6 +11,15 @@ a repository (not installed, "dubious ownership"), the run stops instead of trea
 files as secrets files. A symbolic link is treated as the file it points to, with that file's
 git status, so a tracked file cannot receive the token through an ignored link.
 
+What an interrupted `migrate --write` leaves beside its targets (a staged `.NAME.XXXXXXXX.mailmigrate`,
+a `.NAME.mailmigrate-backup`) is never read as configuration, whatever its name looks like
+(`..env.mailmigrate-backup` would pass for an env file): each one is reported (MM001) until a
+person deletes it, tracked, untracked or ignored, found in a folder or named by pre-commit.
+Such a file is not deleted here: a backup may be the only copy of the old text of a file git
+ignores (its old credentials), and mailmigrate takes no lock, so it may belong to a run still
+in progress. Untracked, it would be committed by `git add -A`, old credentials or token
+included; reported, `check` (and the pre-commit hook) fails until it is gone.
+
 Only names are looked at here; reading and the keyword pass happen in the engine.
 """
 
@@ -31,6 +40,47 @@ SKIP_DIRS = frozenset({
     "target", "_build", ".next", ".nuxt", "bower_components", ".terraform", ".cache",
 })
 
+# The names mailmigrate/writer.py gives its files beside a target NAME: `.NAME.XXXXXXXX.mailmigrate`
+# (tempfile.mkstemp's random part: no dots) holds the new text until it is renamed over NAME;
+# `.NAME.mailmigrate-backup` holds the old text while the renames run.
+TEMP_SUFFIX = ".mailmigrate"
+BACKUP_SUFFIX = ".mailmigrate-backup"
+
+
+def backup_name(name: str) -> str:
+    return f".{name}{BACKUP_SUFFIX}"
+
+
+def temp_prefix(name: str) -> str:
+    return f".{name}."
+
+
+def leftover_of(name: str) -> tuple[str, str] | None:
+    """("backup" or "temporary", the target's name) when `name` is one of the writer's files."""
+    if not name.startswith("."):
+        return None
+    if name.endswith(BACKUP_SUFFIX):
+        target = name[1 : -len(BACKUP_SUFFIX)]
+        return ("backup", target) if target else None
+    if name.endswith(TEMP_SUFFIX):
+        target, dot, random = name[1 : -len(TEMP_SUFFIX)].rpartition(".")
+        return ("temporary", target) if dot and target and random else None
+    return None
+
+
+def _leftover_message(what: str, target: str) -> str:
+    if what == "backup":
+        return (
+            f"left by an interrupted `mailmigrate migrate --write`: the text {target} had before that "
+            f"run (old credentials, maybe). Check that {target} is whole, keep what you need, then "
+            "delete this file; never commit it"
+        )
+    return (
+        f"left by an interrupted `mailmigrate migrate --write`: a new text planned for {target} that "
+        "was never put in place (it may hold the API token). Delete it; never commit it"
+    )
+
+
 # rel path (to the git root) → (tracked, ignored); None outside git
 Status = Callable[[str], tuple[bool, bool]]
 
@@ -44,6 +94,8 @@ class Discovery:
     files: list[FileInfo] = field(default_factory=list)
     # (display path, message) for files found but not followed, reported as MM001
     refused: list[tuple[str, str]] = field(default_factory=list)
+    # (display path, message) for a temporary or backup file an interrupted write left: MM008
+    leftovers: list[tuple[str, str]] = field(default_factory=list)
     # Files named one by one (pre-commit passes only the staged ones): the env files of their
     # repositories, read for the variables they define so the verdict on a settings module
     # does not depend on whether its .env was staged with it. Never planned or written.
@@ -89,6 +141,7 @@ def discover(paths: Iterable[Path], cwd: Path | None = None) -> Discovery:
                 if info.kind == "env" and info.path not in seen:
                     seen.add(info.path)
                     result.context.append(info)
+    result.refused = list(dict.fromkeys(result.refused))  # overlapping PATHs: each file once
     return result
 
 
@@ -156,8 +209,8 @@ def _git_view(root: Path, under: Path) -> _GitView:
     ignored_env: set[str] = set()
     for entry in filter(None, ignored.split("\0")):
         if not entry.endswith("/"):
-            if holds_secrets(entry):
-                ignored_env.add(entry)
+            if holds_secrets(entry) or leftover_of(entry.rsplit("/", 1)[-1]) is not None:
+                ignored_env.add(entry)  # a leftover is reported, never read
         elif entry.rstrip("/").rsplit("/", 1)[-1] not in SKIP_DIRS:
             # An ignored folder (`secrets/`) is listed whole: look inside it for env files.
             ignored_env.update(_env_files_under(root, entry))
@@ -169,7 +222,7 @@ def _env_files_under(root: Path, folder: str) -> Iterator[str]:
         dirs[:] = [d for d in dirs if _walkable(here, d)]
         for name in files:
             rel = Path(here, name).relative_to(root).as_posix()
-            if holds_secrets(rel):
+            if holds_secrets(rel) or leftover_of(name) is not None:
                 yield rel
 
 
@@ -194,6 +247,8 @@ def _scan_directory(directory: Path, cwd: Path, result: Discovery) -> Iterator[F
         return
     view = _git_view(root, directory)
     for rel in sorted(view.tracked | view.untracked | view.ignored_env):
+        if _is_leftover(root / rel, cwd, result):
+            continue
         kind = kind_of_path(rel)
         if kind is not None:
             info = _info(root / rel, cwd, kind, root, view.status, result, trusted=True)
@@ -217,6 +272,8 @@ def _walk(directory: Path, cwd: Path, result: Discovery) -> Iterator[FileInfo]:
                 if _walkable(here, entry.name):
                     stack.append(entry.path)
                 continue
+            if entry.name.startswith(".") and _is_leftover(Path(entry.path), cwd, result):
+                continue
             kind = kind_of(entry.name)
             if kind is None and "/.envs/" in entry.path.replace(os.sep, "/") + "/":
                 kind = kind_of_path(entry.path.replace(os.sep, "/"))
@@ -235,6 +292,8 @@ def _classify_files(files: list[Path], cwd: Path, result: Discovery) -> Iterator
     """Files named on the command line: git status asked for all of one repository at once."""
     by_root: dict[Path | None, list[tuple[Path, str, Path]]] = {}
     for path in files:
+        if _is_leftover(path if path.is_absolute() else cwd / path, cwd, result):
+            continue
         kind = kind_of_path(path.as_posix())
         if kind is None:
             continue
@@ -252,6 +311,16 @@ def _classify_files(files: list[Path], cwd: Path, result: Discovery) -> Iterator
             info = _describe(real, path, cwd, kind, root or real.parent, status, result)
             if info is not None:
                 yield info
+
+
+def _is_leftover(path: Path, cwd: Path, result: Discovery) -> bool:
+    """A file an interrupted write left beside its target: reported, never read."""
+    found = leftover_of(path.name)
+    if found is None or not os.path.lexists(path):
+        return False
+    what, target = found
+    result.leftovers.append((display_path(path, cwd), _leftover_message(what, display_path(path.parent / target, cwd))))
+    return True
 
 
 def _real_path(path: Path, cwd: Path, result: Discovery, root: Path | None = None, trusted: bool = False) -> Path | None:

@@ -125,6 +125,8 @@ def analyse(
     result = analyse_files(files, rules, options, progress, context=found.context)
     if "MM001" not in options.ignored_codes:
         result.findings.extend(Finding("MM001", shown, 1, 1, why) for shown, why in found.refused)
+    if "MM008" not in options.ignored_codes:
+        result.findings.extend(Finding("MM008", shown, 1, 1, why) for shown, why in found.leftovers)
     result.findings.sort(key=Finding.sort_key)
     return result
 
