@@ -13,7 +13,7 @@ import sys
 from enum import Enum
 from pathlib import Path
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
@@ -91,8 +91,7 @@ class _Output:
 
     def out(self, text: str) -> None:
         if text:
-            sys.stdout.write(self.mask(text))
-            sys.stdout.flush()
+            _write(sys.stdout, self.mask(text))
 
     def diff(self, text: str) -> None:
         """A diff: coloured on a terminal (unless NO_COLOR is set), plain in a pipe or a file."""
@@ -104,12 +103,22 @@ class _Output:
 
     def err(self, text: str) -> None:
         if text:
-            sys.stderr.write(self.mask(text if text.endswith("\n") else text + "\n"))
-            sys.stderr.flush()
+            _write(sys.stderr, self.mask(text if text.endswith("\n") else text + "\n"))
 
     def fail(self, text: str, code: int = 2) -> NoReturn:
         self.err(f"mailmigrate: error: {text}")
         raise typer.Exit(code)
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Text that cannot be encoded (a lone surrogate from a `\\ud800` escape in a file) is
+    shown escaped rather than ending the run."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
 
 
 def _version(value: bool) -> None:

@@ -7,6 +7,7 @@ Never prints and never raises for a problem in a user's file: every such problem
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,8 @@ from mailmigrate.suppression import ignored_at
 if TYPE_CHECKING:
     from mailmigrate.tagging import MessagePlan
 
-MAX_FILE_BYTES = 4 * 2**20  # larger files that mention mail settings are reported (MM007), not parsed
+MAX_FILE_BYTES = 2**20  # larger files that mention mail settings are reported (MM007), not parsed
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+", re.M)  # PEP 263
 
 
 @dataclass(frozen=True)
@@ -226,10 +228,16 @@ def _read(info: FileInfo, mentions_keys: Callable[[bytes], bool], findings: list
                                 f"(the limit is {MAX_FILE_BYTES // 2**20} MiB); not read"))
         return None
     try:
-        return decode(data)
+        doc = decode(data)
     except DocumentError as exc:
         findings.append(Finding(exc.code, info.display, 1, 1, exc.message))
         return None
+    if doc.encoding != "utf-8" and (info.kind in ("yaml", "toml", "json") or (info.kind == "python" and not _CODING.search(data[:200]))):
+        # These formats are UTF-8 by definition (Python without a coding cookie): the
+        # application could not load the file either, so it is reported, not edited as Latin-1.
+        findings.append(Finding("MM002", info.display, 1, 1, f"not UTF-8 text, which a {info.kind} file must be"))
+        return None
+    return doc
 
 
 def _locate_all(
@@ -237,7 +245,13 @@ def _locate_all(
 ) -> list[tuple[FileInfo, Document, Located]]:
     located = []
     for info, doc in docs:
-        found = formats.handler_for(info.kind).locate(doc, info, rules)
+        try:
+            found = formats.handler_for(info.kind).locate(doc, info, rules)
+        except (RecursionError, MemoryError, ValueError, UnicodeError) as exc:
+            # A parser at its limits (10,000 nested brackets, a 5,000-digit number, a YAML alias
+            # that contains itself): the file is reported, the run goes on without it.
+            findings.append(Finding("MM003", info.display, 1, 1, f"cannot be read: {_limit_reason(exc)}"))
+            continue
         findings.extend(found.findings)
         located.append((info, doc, found))
     _take_over_includes(located, rules)
@@ -285,6 +299,14 @@ def _take_over_includes(located: list[tuple[FileInfo, Document, Located]], rules
                         for role, setting in inherited.settings.items():
                             if role not in config.settings:
                                 config.settings[role] = replace(setting, source=setting.source or inherited.file, inherited=True)
+
+
+def _limit_reason(exc: BaseException) -> str:
+    if isinstance(exc, (RecursionError, MemoryError)):
+        return "nested too deeply for the parser"
+    if isinstance(exc, UnicodeError):
+        return "it holds characters that are not valid text (a lone surrogate escape)"
+    return "a value exceeds the parser's limits (a number of thousands of digits?)"
 
 
 def _read_context(context: Iterable[FileInfo], rules: Ruleset, result: RunResult) -> list[tuple[FileInfo, Document, Located]]:
@@ -518,9 +540,12 @@ def _verify(
         handler = formats.handler_for(outcome.file.kind)
         # A line that was already invalid (and reported as MM003) is not the rewrite's fault;
         # the old text is only parsed again when the new one has problems.
-        new_problems = Counter(handler.syntax_errors(outcome.new_text))
-        if new_problems:
-            new_problems -= Counter(handler.syntax_errors(outcome.doc.text))
+        try:
+            new_problems = Counter(handler.syntax_errors(outcome.new_text))
+            if new_problems:
+                new_problems -= Counter(handler.syntax_errors(outcome.doc.text))
+        except (RecursionError, MemoryError, ValueError) as exc:
+            new_problems = Counter([f"the rewrite cannot be proven ({_limit_reason(exc)})"])
         if new_problems:
             problem = next(iter(new_problems))
             result.findings.append(Finding("MM005", outcome.file.display, 1, 1, f"the rewrite does not re-parse: {problem}"))

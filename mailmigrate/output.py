@@ -20,8 +20,16 @@ if TYPE_CHECKING:
 SECRET_ROLES = frozenset({"password"})
 
 
+def printable(text: str) -> str:
+    """Text from files, made safe for a terminal and for line-based readers: a newline in a
+    file name cannot start a fake finding, an ESC sequence in a value cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def findings_concise(findings: list[Finding], summary: bool = True) -> str:
-    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in findings]
+    lines = [f"{printable(f.path)}:{f.line}:{f.col}: {f.code} {printable(f.message)}" for f in findings]
     if findings and summary:
         fixable = sum(f.fixable for f in findings)
         noun = "finding" if len(findings) == 1 else "findings"

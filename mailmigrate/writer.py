@@ -93,6 +93,10 @@ def _stage_one(outcome: FileOutcome, staged: list[_Staged]) -> tuple[str, str] |
     if outcome.file.path.is_symlink():
         return "changed on disk since it was read (it is a symbolic link now)", "MM004"
     target = outcome.file.path.resolve()
+    if target != outcome.file.path and os.path.realpath(outcome.file.path.parent) != str(outcome.file.path.parent):
+        # A folder above it became a link since discovery (which gives real paths): the write
+        # would land wherever that link points, outside the repository too.
+        return "changed on disk since it was read (a folder above it is a symbolic link now)", "MM004"
     try:
         current = target.read_bytes()
     except OSError as exc:
