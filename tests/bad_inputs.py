@@ -403,9 +403,11 @@ BIG_INT_TOML = BIG_INT + " (toml._problem: tomllib.loads raises ValueError, not 
 AST_DEPTH = ("ast.parse raises RecursionError / MemoryError (not SyntaxError) on a deeply nested expression; "
              "formats/python.py locate catches only SyntaxError and ValueError: internal error, exit 2")
 UNPARSE_DEPTH = ("a computed value a few hundred operators deep (ast.unparse in pysource.Module.setting, for the "
-                 "MM115 message) raises RecursionError: internal error, exit 2")
+                 "MM115 message) raises RecursionError: no longer a crash, but the whole file is reported as "
+                 "MM003 (nested too deeply) rather than the one value as MM115")
 LIBCST_DEPTH = ("a 900-link attribute chain anywhere in a settings module that is being migrated makes the "
-                "re-parse check (python.py syntax_errors: libcst codegen) raise RecursionError: internal error, exit 2")
+                "re-parse check (python.py syntax_errors: libcst codegen) raise RecursionError: no longer a crash, "
+                "but the rewrite cannot be proven (MM005) and that blocks the run's other files too")
 YAML_RECURSIVE = ("a recursive YAML alias (an anchor used inside its own node) sends yamlfiles._Reader into unbounded "
                   "recursion: RecursionError, internal error, exit 2")
 SURROGATE = ("a lone surrogate escape (\\ud800) in a host value reaches sys.stdout in the MM101 message: "
@@ -414,7 +416,7 @@ MERGE_KEY = ("a stale host reached through a YAML merge key (<<: *defaults, whic
              "no finding at all: check exits 0")
 CONTROL_CHARS = ("control characters from a file (ESC sequences) are printed raw in findings and in the summary: "
                  "terminal escape injection (clear screen, retitle, hide lines)")
-NEWLINE_NAME = ("a newline in a file name is printed raw in `path:line:col: CODE` lines: every finding of that file "
+NEWLINE_NAME = ("(concise output now escapes it; the summary and diff headers do not) a newline in a file name is printed raw in `path:line:col: CODE` lines: every finding of that file "
                 "becomes a line naming another file (settings.py:1:1: MM000 spoofed...)")
 NOT_UTF8 = "a {fmt} file that is not UTF-8 is silently decoded as Latin-1 and migrated, without MM002 ({who})"
 QUADRATIC_ENV = ("Document.line_col counts newlines from the start of the file for every setting (quadratic): "
