@@ -160,7 +160,12 @@ def analyse_files(
     result.plans.sort(key=lambda p: (p.configuration.file.display, p.configuration.line))
     result.files = [FileOutcome(info, doc) for info, doc, _ in located]
     _collect_secrets(result, options, located)
-    edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.secrets)
+    try:
+        edits = _edits(result.plans, {o.file.path: o for o in result.files}, result.secrets)
+    except ValueError as exc:  # a handler that cannot place an addition: a planning bug, never a crash
+        result.findings.append(Finding("MM005", "(run)", 1, 1, f"a rewrite could not be planned ({exc}); nothing was changed"))
+        result.blocked = True
+        edits = {}
     result.messages = sorted(_plan_messages(located, options), key=lambda m: (m.file.display, m.line))
     for message in result.messages:
         if message.edits:

@@ -104,7 +104,10 @@ def parse(path: Path) -> ProjectConfig:
     if path.name == OWN_FILE:
         table, where = data, ""
     else:
-        table, where = data.get("tool", {}).get("mailmigrate", {}), "[tool.mailmigrate] "
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: tool must be a table")
+        table, where = tool.get("mailmigrate", {}), "[tool.mailmigrate] "
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: tool.mailmigrate must be a table")
     return _validate(path, where, table)

@@ -34,7 +34,8 @@ class Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        # Python ends a line at \r\n, \n or a lone \r (old Mac files): ast's line numbers count all three.
+        self.starts = [0] + [m.end() for m in re.finditer("\r\n|\r|\n", text)]
 
     def offset(self, lineno: int, byte_col: int) -> int:
         start = self.starts[lineno - 1]
