@@ -97,7 +97,7 @@ class YamlHandler:
         reader = _Reader(doc)
         if scope.env:
             return [reader.add_env(scope.path, config, items)]
-        return [reader.add_keys(scope, config, items)]
+        return reader.add_keys(scope, config, items)
 
     def extra_edits(self, doc: Document, edits: list[Edit]) -> list[Edit]:
         return []
@@ -358,7 +358,7 @@ class _Reader:
 
     # -- additions ---------------------------------------------------------------------------
 
-    def add_keys(self, scope: ScopeRef, config: Configuration, items: list[tuple[str, str]]) -> Edit:
+    def add_keys(self, scope: ScopeRef, config: Configuration, items: list[tuple[str, str]]) -> list[Edit]:
         """New keys below the scope's mapping: nested under the deepest mapping that already
         exists on each key's path, or flat (`mail.use-tls:`) where the mapping writes them so."""
         list(self.leaves())
@@ -384,18 +384,22 @@ class _Reader:
                 assert isinstance(branch, dict)
                 tree = branch
             tree[rest[-1]] = value
-        # Flat keys (Sentry's `mail.use-tls:`) go right after the configuration's last key, not
-        # at the end of a root mapping that holds unrelated keys too.
+        # Flat keys of the configuration's own mapping (Sentry's `mail.use-tls:` at the root) go
+        # right after its last key, not at the end of a root mapping that holds unrelated keys
+        # too; a nested flat mapping (`properties: {mail.smtp.auth: true}`) gets them at its end.
         last = _line_start_after(self.text, max(s.end for s in config.settings.values()))
-        edits = [
-            (last if holder.flat else holder.end, _render_tree(tree, holder.indent, step, nl))
+        placed = sorted(
+            ((last if holder.flat and len(holder.path) <= len(path) else holder.end), -len(holder.path),
+             _render_tree(tree, holder.indent, step, nl))
             for holder, tree in holders.values()
-        ]
-        if len({at for at, _ in edits}) != 1:
-            raise ValueError("additions in several places")
-        at = edits[0][0]
-        lead = "" if at == 0 or self.text[at - 1] == "\n" else nl
-        return Edit(at, at, lead + "".join(text for _, text in edits))
+        )
+        # One edit per place; where two mappings end on one line, the deeper one's keys first
+        # (they continue it), then the shallower one's.
+        edits: list[Edit] = []
+        for at in sorted({at for at, _, _ in placed}):
+            lead = "" if at == 0 or self.text[at - 1] == "\n" else nl
+            edits.append(Edit(at, at, lead + "".join(text for where, _, text in placed if where == at)))
+        return edits
 
     def add_env(self, path: tuple[str, ...], config: Configuration, items: list[tuple[str, str]]) -> Edit:
         """New variables in a compose `environment:` mapping or list, after the last one."""
