@@ -167,21 +167,24 @@ def scan_text(result: RunResult) -> str:
     return "\n".join(out) + "\n"
 
 
+def moved_from(plan: ConfigPlan) -> str:
+    """Where a configuration sent mail before: its provider, else its host."""
+    config = plan.configuration
+    host = config.settings.get("host") or config.settings.get("hostport") or config.settings.get("url")
+    before = plan.provider or (host.value.strip() if host is not None and host.env_ref is None else "") or "no host"
+    return "MailPace (settings corrected)" if before == "MailPace" else before
+
+
 def migrate_summary(result: RunResult, written: list[str] | None, has_token: bool = True) -> str:
     """What happened, and what a person must still do."""
     out: list[str] = []
     migrating = [p for p in result.plans if p.status is Status.MIGRATE]
     for plan in migrating:
         config = plan.configuration
-        host = config.settings.get("host") or config.settings.get("hostport") or config.settings.get("url")
-        shown_host = (host.value.strip() if host is not None and host.env_ref is None else "") or "no host"
-        before = plan.provider or shown_host
-        if before == "MailPace":
-            before = "MailPace (settings corrected)"
         scope = "" if config.scope in ("file", "module") else f" [{config.scope}]"
         assert plan.target is not None
         out.append(
-            f"{config.file.display}:{config.line}: {config.family.title}{scope}: {before} → "
+            f"{config.file.display}:{config.line}: {config.family.title}{scope}: {moved_from(plan)} → "
             f"MailPace smtp.mailpace.com:{plan.target[0]} ({plan.target[1].value})"
         )
     messages = [m for m in result.messages if m.edits]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from mailmigrate.engine import RunResult
 from mailmigrate.model import ConfigPlan, Finding, Status
-from mailmigrate.output import count, message_change
+from mailmigrate.output import count, message_change, moved_from
 
 # GitHub: "The maximum size of the job summary is 1 MiB"; a margin for what the workflow adds.
 SUMMARY_LIMIT = 1024 * 1024 - 16 * 1024
@@ -116,11 +116,7 @@ def as_json(result: RunResult, diffs: list[FileDiff], mask: Callable[[str], str]
 
 def _plan_row(plan: ConfigPlan) -> str:
     config = plan.configuration
-    host = config.settings.get("host") or config.settings.get("hostport") or config.settings.get("url")
-    shown = host.value.strip() if host is not None and host.env_ref is None else ""
-    before = plan.provider or shown or "no host"
-    if before == "MailPace":
-        before = "MailPace (settings corrected)"
+    before = moved_from(plan)
     scope = "" if config.scope in ("file", "module") else f" ({config.scope})"
     assert plan.target is not None
     port, mode = plan.target
