@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mailmigrate.document import Document
-from mailmigrate.formats.pysource import Lines, Module, Place, argument, dotted_name, string, whole_lines
+from mailmigrate.formats.pysource import Lines, Module, Place, argument, dotted_name, short, string, whole_lines
 from mailmigrate.formats.pywrite import escape, render_items
 from mailmigrate.mailheaders import is_header_name, meaning_of, mentions_headers
 from mailmigrate.model import Edit
@@ -365,7 +365,7 @@ class _Reader:
                             f"things in different {constructor.label.split()[0]} versions")
         elif value is None and (spread is not None or starred):
             what = ast.unparse(spread.value) if spread is not None else "*args"
-            site.blocked = f"the call passes {'**' if spread is not None else ''}{_short(what)}: its {keyword} cannot be read"
+            site.blocked = f"the call passes {'**' if spread is not None else ''}{short(what)}: its {keyword} cannot be read"
         elif value is None:
             site.adder = self.argument_adder(call, keyword)
         elif isinstance(value, ast.Constant) and value.value is None:
@@ -373,7 +373,7 @@ class _Reader:
         else:
             literal = self.dict_literal(value, call, scope)
             if literal is None:
-                site.blocked = f"its {keyword} come from `{_short(ast.unparse(value))}`"
+                site.blocked = f"its {keyword} come from `{short(ast.unparse(value))}`"
             elif id(literal) in self.seen_dicts:
                 return None  # one headers dict shared by several messages: read once
             else:
@@ -407,7 +407,7 @@ class _Reader:
                     site.adder = None
                     site.blocked = self.read_dict(stmt.value, site)
                 else:
-                    site.blocked = f"its extra_headers come from `{_short(ast.unparse(stmt.value))}`"
+                    site.blocked = f"its extra_headers come from `{short(ast.unparse(stmt.value))}`"
                 return True
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             call = stmt.value
@@ -481,11 +481,11 @@ class _Reader:
         blocked: str | None = None
         for index, (key, value) in enumerate(zip(node.keys, node.values)):
             if key is None:
-                blocked = blocked or f"the headers dict unpacks `**{_short(ast.unparse(value))}`"
+                blocked = blocked or f"the headers dict unpacks `**{short(ast.unparse(value))}`"
                 continue
             name = string(key)
             if name is None:
-                blocked = blocked or f"the headers dict has a computed key `{_short(ast.unparse(key))}`"
+                blocked = blocked or f"the headers dict has a computed key `{short(ast.unparse(key))}`"
                 continue
             entry = self.entry(name, key, value)
             entry.holder, entry.index, entry.nested = holder, index, nested
@@ -891,6 +891,3 @@ def _is_attribute(node: ast.expr, var: str, attr: str) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == attr and isinstance(node.value, ast.Name) and node.value.id == var
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -474,6 +474,12 @@ def _assignments_by_function(tree: ast.Module) -> Iterator[tuple[str, ast.stmt]]
     yield from visit(tree.body, "module")
 
 
+def short(code: str) -> str:
+    """Source code quoted in a finding: one line, at most 40 characters."""
+    code = " ".join(code.split())
+    return code if len(code) <= 40 else code[:37] + "..."
+
+
 def argument(call: ast.Call, index: int, name: str) -> ast.expr | None:
     """A call's argument by keyword, or by position when no `*args` comes before it."""
     for keyword in call.keywords:

@@ -31,6 +31,7 @@ from mailmigrate.formats.pysource import (
     dotted_name,
     env_lookup,
     opened,
+    short,
     whole_lines,
 )
 from mailmigrate.formats.pywrite import code_or_literal, render_items
@@ -446,7 +447,7 @@ class _Reader:
         if host_expr is None and unpacked is not None:  # smtplib.SMTP(**CFG): report, do not guess
             start, end = self.lines.span(via)
             host = Setting(key("host"), "host", "", start, end, via.lineno, via.col_offset + 1, quote=OPAQUE,
-                           opaque=f"passed as `{_short(unpacked)}`", known=False)
+                           opaque=f"passed as `{short(unpacked)}`", known=False)
             config = Configuration(family, KIND, self.file, f"{_label(call)} line {call.lineno}", "", {"host": host}, 0, call.lineno)
             config.handler_data = None
             return config
@@ -454,7 +455,7 @@ class _Reader:
             return None  # SMTP() connected somewhere this module does not show
         if var and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and var in _parameters(function):
             unknown_use = unknown_use or f"callers of {function.name}() may pass their own `{var}`"
-        runtime = f"by `{_short(ast.unparse(call.func))}`"
+        runtime = f"by `{short(ast.unparse(call.func))}`"
         rival = self._rival(call, var) if var else None
         if rival is not None:  # `if ssl: s = SMTP_SSL(...) else: s = SMTP(...)`
             cls, runtime = RUNTIME, f"(`{var}` is another connection on line {rival.lineno})"
@@ -490,7 +491,7 @@ class _Reader:
         unpacked_login = login is not None and any(
             isinstance(a, ast.Starred) for a in login.args) or login is not None and any(k.arg is None for k in login.keywords)
         if login is not None and unpacked_login:
-            shown = _short(ast.unparse(login))
+            shown = short(ast.unparse(login))
             for role in ("user", "password"):
                 ls, le = self.lines.span(login)
                 settings[role] = Setting(key(role), role, "", ls, le, login.lineno, login.col_offset + 1, quote=OPAQUE,
@@ -572,7 +573,7 @@ class _Reader:
                 break  # up to where the connection is made (or the function it is handed to)
             if isinstance(parent, _CONDITIONAL):
                 test = getattr(parent, "test", None)
-                shown = f" `{_short(ast.unparse(test))}`" if isinstance(test, ast.expr) else ""
+                shown = f" `{short(ast.unparse(test))}`" if isinstance(test, ast.expr) else ""
                 return Setting(key, "starttls", "", start, end, line, col, quote=OPAQUE,
                                opaque=f"called only under a condition{shown} (line {getattr(parent, 'lineno', line)})", known=False)
         span = self._line_span(stmt)
@@ -601,7 +602,7 @@ class _Reader:
             var = dotted_name(targets[0]) if len(targets) == 1 else ""
             if var:
                 return var, self._after(stmt), ""
-            return None, None, f"the connection is stored in `{_short(ast.unparse(targets[0]))}`"
+            return None, None, f"the connection is stored in `{short(ast.unparse(targets[0]))}`"
         if isinstance(parent, ast.Attribute):
             return None, None, ""  # smtplib.SMTP(host).sendmail(...): the chain is all there is
         if isinstance(parent, ast.Return):
@@ -655,7 +656,7 @@ class _Reader:
                 continue  # `with server:` / `with smtplib.SMTP(...) as server`
             handed = self._handed_to(parent, node)
             if handed is None:
-                escapes = escapes or f"the connection is handed to `{_short(ast.unparse(parent or node))}` (line {position[0]})"
+                escapes = escapes or f"the connection is handed to `{short(ast.unparse(parent or node))}` (line {position[0]})"
                 continue
             for name, inner in self._methods_in(*handed).items():
                 found.setdefault(name, inner)
@@ -880,11 +881,9 @@ def _body_holding(stmt: ast.stmt, parent: ast.AST | None) -> list[ast.stmt] | No
 def _label(call: ast.Call) -> str:
     """`smtplib.SMTP(...)`; a computed callee keeps its parentheses: `(A if x else B)(...)`."""
     func = ast.unparse(call.func)
-    return f"{func}(...)" if isinstance(call.func, (ast.Name, ast.Attribute)) else f"({_short(func)})(...)"
+    return f"{func}(...)" if isinstance(call.func, (ast.Name, ast.Attribute)) else f"({short(func)})(...)"
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 __all__ = [
