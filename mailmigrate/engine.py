@@ -174,6 +174,7 @@ def analyse_files(
         wanted = edits.get(outcome.file.path)
         if wanted:
             wanted += formats.handler_for(outcome.file.kind).extra_edits(outcome.doc, wanted)
+            wanted = [_no_final_newline_added(outcome.doc.text, e) for e in wanted]
             outcome.edits = wanted
             try:
                 outcome.new_text = apply_edits(outcome.doc.text, wanted)
@@ -188,6 +189,15 @@ def analyse_files(
     # A base class's host is reported once, not once per subclass that inherits it.
     result.findings = sorted({f for f in result.findings if f.code not in options.ignored_codes}, key=Finding.sort_key)
     return result
+
+
+def _no_final_newline_added(text: str, edit: Edit) -> Edit:
+    """Lines appended to a file that ends without a newline start with one (every handler
+    writes that lead); they must not end with one too, or the file gains a final newline it
+    never had."""
+    if text and not text.endswith("\n") and edit.start == edit.end == len(text) and edit.text.endswith("\n"):
+        return replace(edit, text=edit.text[: -2 if edit.text.endswith("\r\n") else -1])
+    return edit
 
 
 def _keyword_filter(rules: Ruleset, kind: str, options: RunOptions) -> Callable[[bytes], bool]:

@@ -52,8 +52,11 @@ from mailmigrate.suppression import ignored_at, ignores
 from test_handler_properties import FORMATS, Format, known_bug, run_or_reject
 
 EXAMPLES = int(os.environ.get("MAILMIGRATE_FUZZ_EXAMPLES", "40"))
+# Derandomized at the CI budget: the same examples on every machine, so CI never fails on a
+# bug some earlier run happened to find (those become regression tests below); a larger budget
+# (MAILMIGRATE_FUZZ_EXAMPLES) explores with fresh randomness.
 FUZZ = settings(
-    max_examples=EXAMPLES, deadline=None,
+    max_examples=EXAMPLES, deadline=None, derandomize="MAILMIGRATE_FUZZ_EXAMPLES" not in os.environ, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 FORMAT_PARAMS = [pytest.param(f, id=f.id) for f in FORMATS]
@@ -461,3 +464,14 @@ def test_masking_a_token_made_of_mask_characters_is_idempotent() -> None:
     once = masker("token: *")
     assert masker(once) == once
 
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: an env file mutated to end in a lone \\r after EMAIL_PORT=25, with EMAIL_HOST written "
+    "`EMAIL_HOST#smtp.sendgrid.net` (no =): planning again on the rewrite still wants changes (MM005)"))
+def test_env_ending_in_a_lone_carriage_return_is_idempotent(tmp_path: Path) -> None:
+    from helpers import run_file
+
+    text = ("DEFAULT_FROM_EMAIL=\"Shop <shop@example.com>\"\r\nEMAIL_USE_TLS=True\r\nexport EMAIL_USE_SSL = True\r\n"
+            "EMAIL_HOST_USER = 'apikey'\r\n# mail settings\r\nEMAIL_HOST#smtp.sendgrid.net\r\nEMAIL_PORT=25\r")
+    run_file(tmp_path, text, name=".env", secrets_file=False)

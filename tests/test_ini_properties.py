@@ -571,7 +571,7 @@ def test_missing_key_goes_after_the_configurations_last_setting_aligned(tmp_path
     after = "[smtp]\nsmtp_host=smtp.mailpace.com\nsmtp_port=587\nsmtp_starttls=True\n"
     assert_migrates(tmp_path, before, after, name="airflow.cfg", secrets_file=False)
     before = "[email]\nMAIL_SERVER=smtp.gmail.com\nMAIL_PORT=587\n    # a note\nMAIL_TLS=true"
-    after = "[email]\nMAIL_SERVER=smtp.mailpace.com\nMAIL_PORT=587\n    # a note\nMAIL_TLS=true\nMAIL_USEAUTH=true\n"
+    after = "[email]\nMAIL_SERVER=smtp.mailpace.com\nMAIL_PORT=587\n    # a note\nMAIL_TLS=true\nMAIL_USEAUTH=true"
     assert_migrates(tmp_path, before, after, name="config.ini", secrets_file=False)
 
 

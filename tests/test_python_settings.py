@@ -648,7 +648,7 @@ def test_crlf_python_without_final_newline(tmp_path: Path) -> None:
     new, _ = run_file(tmp_path, before, **TRACKED)
     assert new.endswith(
         'EMAIL_USE_TLS = True\r\nEMAIL_HOST_USER = os.environ.get("MAILPACE_API_TOKEN", "")\r\n'
-        'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")\r\n'
+        'EMAIL_HOST_PASSWORD = os.environ.get("MAILPACE_API_TOKEN", "")'  # and still no final newline
     )
 
 

@@ -156,7 +156,7 @@ FIXES = {
     ),
     "no-trailing-newline": (
         'import smtplib\ns = smtplib.SMTP("smtp.gmail.com", 587)',
-        f'import os\nimport smtplib\ns = smtplib.SMTP("smtp.mailpace.com", 587)\ns.starttls()\ns.login({TOKEN_REF}, {TOKEN_REF})\n',
+        f'import os\nimport smtplib\ns = smtplib.SMTP("smtp.mailpace.com", 587)\ns.starttls()\ns.login({TOKEN_REF}, {TOKEN_REF})',
         {},
     ),
     # --port forces another mode: the class switches and the TLS context moves along.
